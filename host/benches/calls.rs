@@ -1,0 +1,165 @@
+//! The cost of one module call through the host (fresh instance + call +
+//! transaction), beside the same logic compiled natively, in the same run.
+//!
+//! - `trivial`: a call that returns at once: the bare cost of the host path.
+//! - `slot-search`: Meridian's find-free-slots for a week, against the same
+//!   store query and filter run natively.
+//! - `prescribing-check`: Northwind's check of an interacting draft, against
+//!   the same store reads and knowledge base run natively.
+//!
+//! Run with `cargo bench -p patchbay --bench calls`; figures and the machine
+//! are in `docs/benchmarks.md`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use patchbay::bindings::{Coding, Period};
+use patchbay::bundled::{MERIDIAN_SCHEDULING, NORTHWIND_PRESCRIBING, built_path};
+use patchbay::call::now_ms;
+use patchbay::demo::{self, ORG, PATIENTS};
+use patchbay::deployment::{Grants, Limits};
+use patchbay::interfaces::{patients, prescribing_records, scheduling_records};
+use patchbay::prescribing::{Dosage, Draft, RequestIntent, RequestStatus};
+use patchbay::scheduling::{SlotQuery, SlotSearch, SlotStatus};
+use patchbay::{CallContext, EngineSettings, RecordStore, Runtime};
+use patchbay_sdk::time::DAY;
+
+fn runtime() -> (Runtime, patchbay::store::ScratchFile, i64) {
+    let (store, scratch) = RecordStore::scratch().expect("store");
+    let now = now_ms();
+    demo::seed(&store, now).expect("seed");
+    let runtime = Runtime::new(store, &EngineSettings::default()).expect("runtime");
+    for (org, id, bytes) in [
+        (ORG, MERIDIAN_SCHEDULING.id, MERIDIAN_SCHEDULING.bytes.to_vec()),
+        (ORG, NORTHWIND_PRESCRIBING.id, NORTHWIND_PRESCRIBING.bytes.to_vec()),
+        (
+            demo::OTHER_ORG,
+            "testing/faulty-scheduling@0.1.0",
+            std::fs::read(built_path("faulty_scheduling")).expect("fixture"),
+        ),
+    ] {
+        let module = runtime.compile(id.parse().expect("id"), &bytes).expect("compile");
+        let deployment = runtime.prepare(module, Limits::default(), Grants::default()).expect("link");
+        runtime.slots().deploy(org, deployment).expect("deploy");
+    }
+    (runtime, scratch, now)
+}
+
+fn ctx(org: &str, now: i64) -> CallContext {
+    CallContext {
+        organisation: org.to_string(),
+        user: "bench".to_string(),
+        user_display: None,
+        now,
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let (runtime, _scratch, now) = runtime();
+    let week = SlotSearch {
+        period: Period { start: now, end: now + 7 * DAY },
+        service_type: None,
+        schedule_id: None,
+        limit: None,
+    };
+
+    let mut trivial = c.benchmark_group("trivial");
+    let noop = SlotSearch { schedule_id: Some("noop".into()), ..week.clone() };
+    trivial.bench_function("host", |b| {
+        b.iter(|| {
+            let api = runtime.booking(ctx(demo::OTHER_ORG, now)).expect("module");
+            black_box(api.find_free_slots(&noop).expect("noop"))
+        })
+    });
+    trivial.finish();
+
+    let mut search = c.benchmark_group("slot-search");
+    search.bench_function("host", |b| {
+        b.iter(|| {
+            let api = runtime.booking(ctx(ORG, now)).expect("module");
+            black_box(api.find_free_slots(&week).expect("search"))
+        })
+    });
+    search.bench_function("native", |b| {
+        b.iter(|| {
+            let mut conn = runtime.records().connection().expect("connection");
+            let tx = conn.transaction().expect("tx");
+            let query = SlotQuery {
+                period: week.period,
+                schedule_id: None,
+                service_type: None,
+                status: Some(SlotStatus::Free),
+            };
+            let slots: Vec<_> = scheduling_records::slots(&tx, ORG, &query)
+                .expect("slots")
+                .into_iter()
+                .filter(|s| s.period.start > now)
+                .collect();
+            drop(tx);
+            black_box(slots)
+        })
+    });
+    search.finish();
+
+    // Ibuprofen for the patient on warfarin: an interaction card.
+    let patient = PATIENTS[2].nhs_number;
+    let draft = Draft {
+        patient: patient.to_string(),
+        medication: Coding {
+            system: patchbay_sdk::coding::SNOMED_CT.to_string(),
+            code: "387207008".to_string(),
+            display: Some("Ibuprofen".to_string()),
+        },
+        dosage: Dosage {
+            text: "400 mg three times a day".to_string(),
+            dose: 400.0,
+            unit: "mg".to_string(),
+            frequency_per_day: 3,
+            as_needed: false,
+            route: None,
+        },
+        intent: RequestIntent::Order,
+    };
+    let mut check = c.benchmark_group("prescribing-check");
+    check.bench_function("host", |b| {
+        b.iter(|| {
+            let api = runtime.ordering(ctx(ORG, now)).expect("module");
+            black_box(api.check(&draft).expect("check"))
+        })
+    });
+    check.bench_function("native", |b| {
+        use northwind_prescribing::knowledge;
+        b.iter(|| {
+            let mut conn = runtime.records().connection().expect("connection");
+            let tx = conn.transaction().expect("tx");
+            let person = patients::lookup(&tx, ORG, patient).expect("lookup").expect("patient");
+            let current: Vec<_> = prescribing_records::requests_for_patient(&tx, ORG, patient)
+                .expect("requests")
+                .into_iter()
+                .filter(|r| r.status == RequestStatus::Active)
+                .collect();
+            let allergies = prescribing_records::allergies(&tx, ORG, patient).expect("allergies");
+            drop(tx);
+            let facts = knowledge::Draft {
+                code: &draft.medication.code,
+                dose: draft.dosage.dose,
+                unit: &draft.dosage.unit,
+                frequency_per_day: draft.dosage.frequency_per_day,
+                age_years: patchbay_sdk::time::age_in_years(&person.birth_date, now),
+            };
+            let current: Vec<_> = current
+                .iter()
+                .map(|r| knowledge::Current { request_id: &r.id, code: &r.medication.code })
+                .collect();
+            let allergies: Vec<_> = allergies
+                .iter()
+                .map(|a| knowledge::RecordedAllergy { code: &a.code.code })
+                .collect();
+            black_box(knowledge::assess(&facts, &current, &allergies))
+        })
+    });
+    check.finish();
+}
+
+criterion_group!(calls, benches);
+criterion_main!(calls);

@@ -1,0 +1,58 @@
+//! Host-side bindings of the standards' provider worlds, generated from `wit/`.
+//!
+//! `care:types` is generated once, with the scheduling world, and shared with
+//! the prescribing world, so one `Outcome` type and one implementation of the
+//! shared host interfaces serve every standard.
+
+/// `care:scheduling/provider`.
+pub mod scheduling {
+    wasmtime::component::bindgen!({
+        world: "care:scheduling/provider",
+        path: ["../wit/types", "../wit/scheduling"],
+        imports: { default: trappable },
+    });
+}
+
+/// `care:prescribing/provider`.
+pub mod prescribing {
+    wasmtime::component::bindgen!({
+        world: "care:prescribing/provider",
+        path: ["../wit/types", "../wit/prescribing"],
+        imports: { default: trappable },
+        with: { "care:types": super::scheduling::care::types },
+    });
+}
+
+pub use scheduling::care::types::types::{
+    Coding, Issue, IssueCode, Outcome, Period, Reference, Severity,
+};
+
+impl Outcome {
+    /// An outcome with one error issue.
+    pub fn error(code: IssueCode, diagnostics: impl Into<String>) -> Self {
+        Outcome {
+            issues: vec![Issue {
+                severity: Severity::Error,
+                code,
+                diagnostics: diagnostics.into(),
+                expression: None,
+            }],
+        }
+    }
+
+    /// The code of the first issue; `exception` if there is none.
+    pub fn code(&self) -> IssueCode {
+        self.issues
+            .first()
+            .map(|i| i.code)
+            .unwrap_or(IssueCode::Exception)
+    }
+}
+
+impl Outcome {
+    /// Every issue's diagnostics, joined: the text for a person.
+    pub fn diagnostics(&self) -> String {
+        let texts: Vec<&str> = self.issues.iter().map(|i| i.diagnostics.as_str()).collect();
+        texts.join("; ")
+    }
+}

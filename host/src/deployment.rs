@@ -1,0 +1,109 @@
+//! The deployment lifetime: a module bound to a slot, pre-instantiated
+//! against the host's linker, with the limits and grants it runs under.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bindings::{prescribing, scheduling};
+use crate::call::CallState;
+use crate::module::{LoadError, Module};
+use crate::standard::Standard;
+
+/// What a deployment's calls may use.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The most linear memory one instance may have, in bytes.
+    pub memory_bytes: usize,
+    /// How long one call may run before it is stopped.
+    #[serde(with = "millis")]
+    pub deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 64 * 1024 * 1024,
+            deadline: Duration::from_millis(1000),
+        }
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+/// What a deployment grants a module beyond the standard's host interfaces.
+/// Nothing by default: no filesystem, network, environment or stdin.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Grants {}
+
+/// A module's pre-instantiated component, typed by its standard.
+pub enum Pre {
+    /// A scheduling module.
+    Scheduling(scheduling::ProviderPre<CallState>),
+    /// A prescribing module.
+    Prescribing(prescribing::ProviderPre<CallState>),
+}
+
+/// A module ready to serve a slot: compiled, linked, checked.
+pub struct Deployment {
+    /// The module.
+    pub module: Arc<Module>,
+    /// Its limits.
+    pub limits: Limits,
+    /// Its grants.
+    pub grants: Grants,
+    /// Its pre-instantiated component.
+    pub pre: Pre,
+}
+
+impl Deployment {
+    /// Links a module against the host's interfaces and checks its exports
+    /// against its standard, ready for calls.
+    pub fn new(
+        linker: &wasmtime::component::Linker<CallState>,
+        module: Arc<Module>,
+        limits: Limits,
+        grants: Grants,
+    ) -> Result<Deployment, LoadError> {
+        let instance_pre = linker
+            .instantiate_pre(&module.component)
+            .map_err(|e| LoadError::Link(e.into()))?;
+        let standard = module.standard;
+        let mismatch = |e: wasmtime::Error| {
+            LoadError::Link(anyhow::Error::from(e).context(format!(
+                "its {} export does not match the standard's",
+                standard.export()
+            )))
+        };
+        let pre = match standard {
+            Standard::Scheduling => {
+                Pre::Scheduling(scheduling::ProviderPre::new(instance_pre).map_err(mismatch)?)
+            }
+            Standard::Prescribing => {
+                Pre::Prescribing(prescribing::ProviderPre::new(instance_pre).map_err(mismatch)?)
+            }
+        };
+        Ok(Deployment {
+            module,
+            limits,
+            grants,
+            pre,
+        })
+    }
+
+    /// `supplier/name@version`, for logs and metrics.
+    pub fn label(&self) -> Arc<str> {
+        self.module.label.clone()
+    }
+}

@@ -1,0 +1,180 @@
+//! The engine lifetime: one wasmtime engine per process, configured for the
+//! component model, the pooling allocator with copy-on-write memory images,
+//! and epoch interruption; one linker with every host interface; and the
+//! thread that advances the epoch so deadlines fire.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::call::CallState;
+use crate::deployment::{Deployment, Grants, Limits};
+use crate::metrics::Metrics;
+use crate::module::{LoadError, Module, ModuleId};
+use crate::slot::Slots;
+use crate::store::RecordStore;
+
+/// How often the epoch advances: the granularity of call deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// Settings of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Instances that may run at once, across all modules.
+    pub max_instances: u32,
+    /// The largest memory any instance may have, in bytes (a deployment's
+    /// own limit may be lower).
+    pub max_memory_bytes: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            max_instances: 256,
+            max_memory_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// The host runtime: engine, linker, records store, slots and metrics.
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    linker: Linker<CallState>,
+    records: RecordStore,
+    slots: Slots,
+    metrics: Metrics,
+    _ticker: Ticker,
+}
+
+impl Runtime {
+    /// Builds the engine and linker over a records store, and starts the
+    /// epoch thread.
+    pub fn new(records: RecordStore, settings: &EngineSettings) -> anyhow::Result<Runtime> {
+        let engine = new_engine(settings)?;
+        let mut linker = Linker::new(&engine);
+        crate::interfaces::add_to_linker(&mut linker)?;
+        let ticker = Ticker::start(engine.clone());
+        Ok(Runtime {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                records,
+                slots: Slots::default(),
+                metrics: Metrics::default(),
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The linker with every host interface.
+    pub fn linker(&self) -> &Linker<CallState> {
+        &self.inner.linker
+    }
+
+    /// The records store.
+    pub fn records(&self) -> &RecordStore {
+        &self.inner.records
+    }
+
+    /// The organisations' slots.
+    pub fn slots(&self) -> &Slots {
+        &self.inner.slots
+    }
+
+    /// Call and request metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The epoch ticks a call may run for a deadline (at least one).
+    pub fn deadline_ticks(&self, deadline: Duration) -> u64 {
+        (deadline.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64 + 1
+    }
+
+    /// Compiles a component as the named module and checks which standard
+    /// it implements.
+    pub fn compile(&self, id: ModuleId, bytes: &[u8]) -> Result<Arc<Module>, LoadError> {
+        Module::compile(self.engine(), id, bytes).map(Arc::new)
+    }
+
+    /// Links a compiled module into a deployment, ready for a slot.
+    pub fn prepare(
+        &self,
+        module: Arc<Module>,
+        limits: Limits,
+        grants: Grants,
+    ) -> Result<Arc<Deployment>, LoadError> {
+        Deployment::new(self.linker(), module, limits, grants).map(Arc::new)
+    }
+}
+
+fn new_engine(settings: &EngineSettings) -> anyhow::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(settings.max_instances)
+        .total_core_instances(settings.max_instances * 8)
+        .total_memories(settings.max_instances * 2)
+        .total_tables(settings.max_instances * 4)
+        .total_stacks(settings.max_instances)
+        .max_memory_size(settings.max_memory_bytes)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(4)
+        .max_tables_per_component(8)
+        .table_elements(20_000);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .memory_init_cow(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("cannot create the WebAssembly engine")
+}
+
+/// Advances the engine's epoch every tick until dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .ok();
+        Ticker { stop, thread }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

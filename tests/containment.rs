@@ -1,0 +1,150 @@
+//! A module that traps, loops or eats memory is stopped and reported; the
+//! host and every other module keep serving. A module gets no filesystem,
+//! environment or network, and its stderr reaches the host's log.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use patchbay::CallError;
+use patchbay::bundled::MERIDIAN_SCHEDULING;
+use patchbay::demo::{ORG, OTHER_ORG, PATIENTS};
+use patchbay::deployment::Limits;
+use support::{Harness, booking, fixture};
+
+const FAULTY: &str = "testing/faulty-scheduling@0.1.0";
+
+fn faulty_limits() -> Limits {
+    Limits {
+        memory_bytes: 16 * 1024 * 1024,
+        deadline: Duration::from_millis(200),
+    }
+}
+
+/// Deploys Meridian to the demo practice and the faulty fixture to the other.
+fn harness() -> Harness {
+    let h = Harness::new();
+    h.deploy(ORG, MERIDIAN_SCHEDULING);
+    let faulty = h.prepare(FAULTY, &fixture("faulty_scheduling"), faulty_limits());
+    h.runtime.slots().deploy(OTHER_ORG, faulty).expect("deploy");
+    h
+}
+
+fn search(h: &Harness, org: &str, schedule: &str) -> Result<Vec<patchbay::scheduling::Slot>, CallError> {
+    let mut week = h.week();
+    week.schedule_id = Some(schedule.to_string());
+    h.runtime.booking(h.ctx(org)).expect("module").find_free_slots(&week)
+}
+
+#[test]
+fn a_trap_ends_only_that_call() {
+    let h = harness();
+    match search(&h, OTHER_ORG, "trap") {
+        Err(CallError::Trapped { module, message }) => {
+            assert_eq!(module, FAULTY);
+            assert!(message.contains("unreachable"), "{message}");
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    // The same module serves the next call from a fresh instance.
+    assert!(!search(&h, OTHER_ORG, "gp-morning").expect("after the trap").is_empty());
+    assert!(!search(&h, ORG, "gp-morning").expect("other module").is_empty());
+    assert_eq!(h.runtime.metrics().count(FAULTY, "trap"), 1);
+}
+
+#[test]
+fn an_endless_loop_is_stopped_at_its_deadline_while_others_serve() {
+    let h = harness();
+    std::thread::scope(|scope| {
+        let looping = scope.spawn(|| search(&h, OTHER_ORG, "loop"));
+        // While the loop runs, the other practice books.
+        let api = h.runtime.booking(h.ctx(ORG)).expect("module");
+        let slot = api.find_free_slots(&h.week()).expect("search")[0].clone();
+        api.book(&booking(&slot.id, PATIENTS[0].nhs_number)).expect("book during the loop");
+        match looping.join().expect("thread") {
+            Err(CallError::Timeout { module, deadline_ms }) => {
+                assert_eq!(module, FAULTY);
+                assert_eq!(deadline_ms, 200);
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    });
+    assert!(!search(&h, OTHER_ORG, "gp-morning").expect("after the loop").is_empty());
+    assert_eq!(h.runtime.metrics().count(FAULTY, "timeout"), 1);
+}
+
+#[test]
+fn a_memory_hog_is_stopped_at_its_limit() {
+    let h = harness();
+    match search(&h, OTHER_ORG, "hog") {
+        Err(CallError::OutOfMemory { module, limit_bytes }) => {
+            assert_eq!(module, FAULTY);
+            assert_eq!(limit_bytes, 16 * 1024 * 1024);
+        }
+        other => panic!("expected out of memory, got {other:?}"),
+    }
+    assert!(!search(&h, OTHER_ORG, "gp-morning").expect("after the hog").is_empty());
+    assert!(!search(&h, ORG, "gp-morning").expect("other module").is_empty());
+}
+
+#[test]
+fn a_failed_write_call_changes_nothing() {
+    // A trap after a slot was taken must not leave the slot taken: the
+    // call's transaction is rolled back.
+    let h = harness();
+    let api = h.runtime.booking(h.ctx(OTHER_ORG)).expect("module");
+    let before = api.find_free_slots(&h.week()).expect("search").len();
+    let _ = search(&h, OTHER_ORG, "trap");
+    let _ = search(&h, OTHER_ORG, "loop");
+    assert_eq!(api.find_free_slots(&h.week()).expect("search").len(), before);
+}
+
+#[test]
+fn modules_get_no_files_environment_or_network() {
+    let h = harness();
+    match search(&h, OTHER_ORG, "probe") {
+        Err(CallError::Refused(outcome)) => {
+            let report = outcome.diagnostics();
+            assert!(report.contains("file=denied"), "{report}");
+            assert!(report.contains("dir=denied"), "{report}");
+            assert!(report.contains("env=0"), "{report}");
+            assert!(report.contains("net=denied"), "{report}");
+        }
+        other => panic!("expected the probe's report, got {other:?}"),
+    }
+}
+
+/// Captures the tracing log in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn module_stderr_reaches_the_host_log_tagged_with_the_module() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let h = harness();
+    tracing::subscriber::with_default(subscriber, || {
+        search(&h, OTHER_ORG, "stderr").expect("stderr call succeeds");
+    });
+    let log = String::from_utf8_lossy(&captured.0.lock().expect("lock")).to_string();
+    let line = log
+        .lines()
+        .find(|l| l.contains("hello from stderr"))
+        .unwrap_or_else(|| panic!("no stderr line in the log:\n{log}"));
+    assert!(line.contains(FAULTY), "{line}");
+}
