@@ -20,8 +20,12 @@ const PACKAGES: &[&str] = &[
 ];
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("the host crate sits in the workspace").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("the host crate sits in the workspace")
+        .to_path_buf();
     for dir in ["modules", "sdk", "wit", "tests/fixtures", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
@@ -41,6 +45,7 @@ fn main() {
         cmd.arg("--package").arg(package);
     }
     cmd.env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("RUSTC_WRAPPER")
@@ -53,7 +58,11 @@ fn main() {
     let out = target_dir.join(TARGET).join("release");
     for package in PACKAGES {
         let file = out.join(format!("{}.wasm", package.replace('-', "_")));
-        assert!(file.exists(), "the build did not produce {}", file.display());
+        assert!(
+            file.exists(),
+            "the build did not produce {}",
+            file.display()
+        );
     }
     println!("cargo:rustc-env=PATCHBAY_WASM_DIR={}", out.display());
 }
@@ -73,9 +82,13 @@ fn ensure_target() {
         return;
     }
     println!("cargo:warning=installing the {TARGET} target with rustup");
-    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status();
     match status {
         Ok(s) if s.success() => {}
-        _ => panic!("the {TARGET} target is missing and `rustup target add {TARGET}` failed: install it by hand"),
+        _ => panic!(
+            "the {TARGET} target is missing and `rustup target add {TARGET}` failed: install it by hand"
+        ),
     }
 }

@@ -31,10 +31,17 @@ fn harness() -> Harness {
     h
 }
 
-fn search(h: &Harness, org: &str, schedule: &str) -> Result<Vec<patchbay::scheduling::Slot>, CallError> {
+fn search(
+    h: &Harness,
+    org: &str,
+    schedule: &str,
+) -> Result<Vec<patchbay::scheduling::Slot>, CallError> {
     let mut week = h.week();
     week.schedule_id = Some(schedule.to_string());
-    h.runtime.booking(h.ctx(org)).expect("module").find_free_slots(&week)
+    h.runtime
+        .booking(h.ctx(org))
+        .expect("module")
+        .find_free_slots(&week)
 }
 
 #[test]
@@ -48,8 +55,16 @@ fn a_trap_ends_only_that_call() {
         other => panic!("expected a trap, got {other:?}"),
     }
     // The same module serves the next call from a fresh instance.
-    assert!(!search(&h, OTHER_ORG, "gp-morning").expect("after the trap").is_empty());
-    assert!(!search(&h, ORG, "gp-morning").expect("other module").is_empty());
+    assert!(
+        !search(&h, OTHER_ORG, "gp-morning")
+            .expect("after the trap")
+            .is_empty()
+    );
+    assert!(
+        !search(&h, ORG, "gp-morning")
+            .expect("other module")
+            .is_empty()
+    );
     assert_eq!(h.runtime.metrics().count(FAULTY, "trap"), 1);
 }
 
@@ -61,16 +76,24 @@ fn an_endless_loop_is_stopped_at_its_deadline_while_others_serve() {
         // While the loop runs, the other practice books.
         let api = h.runtime.booking(h.ctx(ORG)).expect("module");
         let slot = api.find_free_slots(&h.week()).expect("search")[0].clone();
-        api.book(&booking(&slot.id, PATIENTS[0].nhs_number)).expect("book during the loop");
+        api.book(&booking(&slot.id, PATIENTS[0].nhs_number))
+            .expect("book during the loop");
         match looping.join().expect("thread") {
-            Err(CallError::Timeout { module, deadline_ms }) => {
+            Err(CallError::Timeout {
+                module,
+                deadline_ms,
+            }) => {
                 assert_eq!(module, FAULTY);
                 assert_eq!(deadline_ms, 200);
             }
             other => panic!("expected a timeout, got {other:?}"),
         }
     });
-    assert!(!search(&h, OTHER_ORG, "gp-morning").expect("after the loop").is_empty());
+    assert!(
+        !search(&h, OTHER_ORG, "gp-morning")
+            .expect("after the loop")
+            .is_empty()
+    );
     assert_eq!(h.runtime.metrics().count(FAULTY, "timeout"), 1);
 }
 
@@ -78,14 +101,25 @@ fn an_endless_loop_is_stopped_at_its_deadline_while_others_serve() {
 fn a_memory_hog_is_stopped_at_its_limit() {
     let h = harness();
     match search(&h, OTHER_ORG, "hog") {
-        Err(CallError::OutOfMemory { module, limit_bytes }) => {
+        Err(CallError::OutOfMemory {
+            module,
+            limit_bytes,
+        }) => {
             assert_eq!(module, FAULTY);
             assert_eq!(limit_bytes, 16 * 1024 * 1024);
         }
         other => panic!("expected out of memory, got {other:?}"),
     }
-    assert!(!search(&h, OTHER_ORG, "gp-morning").expect("after the hog").is_empty());
-    assert!(!search(&h, ORG, "gp-morning").expect("other module").is_empty());
+    assert!(
+        !search(&h, OTHER_ORG, "gp-morning")
+            .expect("after the hog")
+            .is_empty()
+    );
+    assert!(
+        !search(&h, ORG, "gp-morning")
+            .expect("other module")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -97,7 +131,10 @@ fn a_failed_write_call_changes_nothing() {
     let before = api.find_free_slots(&h.week()).expect("search").len();
     let _ = search(&h, OTHER_ORG, "trap");
     let _ = search(&h, OTHER_ORG, "loop");
-    assert_eq!(api.find_free_slots(&h.week()).expect("search").len(), before);
+    assert_eq!(
+        api.find_free_slots(&h.week()).expect("search").len(),
+        before
+    );
 }
 
 #[test]

@@ -14,22 +14,39 @@ fn inspect(file: &Path) -> (bool, String) {
         .arg(file)
         .output()
         .expect("run patchbay");
-    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
     (output.status.success(), text)
 }
 
 #[test]
 fn bundled_modules_name_their_world() {
     for (stem, world) in [
-        ("meridian_scheduling", "care:scheduling/provider@0.1.0"),
-        ("bramble_scheduling", "care:scheduling/provider@0.1.0"),
-        ("northwind_prescribing", "care:prescribing/provider@0.1.0"),
+        (
+            "meridian_scheduling",
+            "care:scheduling/scheduling-provider@0.1.0",
+        ),
+        (
+            "bramble_scheduling",
+            "care:scheduling/scheduling-provider@0.1.0",
+        ),
+        (
+            "northwind_prescribing",
+            "care:prescribing/prescribing-provider@0.1.0",
+        ),
     ] {
         let (ok, text) = inspect(&built_path(stem));
         assert!(ok, "{stem}: {text}");
-        assert!(text.contains(&format!("world:   {world}")), "{stem}: {text}");
+        assert!(
+            text.contains(&format!("world:   {world}")),
+            "{stem}: {text}"
+        );
         assert!(text.contains("sha256:"), "{text}");
-        assert!(text.lines().any(|l| l.trim().starts_with("care:types/context@0.1.0")), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.trim().starts_with("care:types/context@0.1.0")),
+            "{text}"
+        );
     }
 }
 
@@ -42,7 +59,10 @@ fn a_core_module_fits_no_world() {
     std::fs::write(&file, b"\0asm\x01\0\0\0").expect("write");
     let (ok, text) = inspect(&file);
     assert!(!ok, "{text}");
-    assert!(text.contains("core WebAssembly module, not a component"), "{text}");
+    assert!(
+        text.contains("core WebAssembly module, not a component"),
+        "{text}"
+    );
     std::fs::write(&file, b"this is not wasm").expect("write");
     let (ok, text) = inspect(&file);
     assert!(!ok && text.contains("not WebAssembly"), "{text}");
@@ -62,7 +82,10 @@ fn a_component_of_another_world_fits_none() {
 fn an_import_the_host_does_not_offer_is_named() {
     let (ok, text) = inspect(&built_path("stray_import"));
     assert!(!ok, "{text}");
-    assert!(text.contains("imports `fixture:spy/exfiltrate@0.1.0`"), "{text}");
+    assert!(
+        text.contains("imports `fixture:spy/exfiltrate@0.1.0`"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -29,27 +29,46 @@ fn appointments_made_under_meridian_stay_usable_under_bramble() {
         .filter(|s| s.period.start > h.now + patchbay_sdk::time::DAY && !s.id.ends_with("45"))
         .collect();
     let made: Vec<_> = (0..3)
-        .map(|i| before.book(&booking(&slots[i].id, PATIENTS[i].nhs_number)).expect("book"))
+        .map(|i| {
+            before
+                .book(&booking(&slots[i].id, PATIENTS[i].nhs_number))
+                .expect("book")
+        })
         .collect();
 
-    let bramble = h.prepare(BRAMBLE_SCHEDULING.id, BRAMBLE_SCHEDULING.bytes, Limits::default());
-    let slot = h.runtime.slots().get(ORG, patchbay::Standard::Scheduling).expect("slot");
+    let bramble = h.prepare(
+        BRAMBLE_SCHEDULING.id,
+        BRAMBLE_SCHEDULING.bytes,
+        Limits::default(),
+    );
+    let slot = h
+        .runtime
+        .slots()
+        .get(ORG, patchbay::Standard::Scheduling)
+        .expect("slot");
     let previous = slot.swap(bramble).expect("swap");
     assert_eq!(previous.module.id, meridian.module.id);
 
     let after = h.runtime.booking(h.ctx(ORG)).expect("module");
-    assert_eq!(after.deployment().module.id.to_string(), BRAMBLE_SCHEDULING.id);
+    assert_eq!(
+        after.deployment().module.id.to_string(),
+        BRAMBLE_SCHEDULING.id
+    );
 
     // Readable, as they were.
     for appointment in &made {
         assert_eq!(&after.read(&appointment.id).expect("read"), appointment);
     }
     assert_eq!(
-        after.appointments_for_patient(&PATIENTS[0].nhs_number.to_string()).expect("list"),
+        after
+            .appointments_for_patient(&PATIENTS[0].nhs_number.to_string())
+            .expect("list"),
         vec![made[0].clone()]
     );
     // Cancellable.
-    let cancelled = after.cancel(&made[0].id, "Moved supplier, patient cancelled").expect("cancel");
+    let cancelled = after
+        .cancel(&made[0].id, "Moved supplier, patient cancelled")
+        .expect("cancel");
     assert_eq!(cancelled.status, AppointmentStatus::Cancelled);
     // Amendable, including a move to another slot.
     let moved = after
@@ -65,7 +84,11 @@ fn appointments_made_under_meridian_stay_usable_under_bramble() {
     assert_eq!(moved.slot_id, slots[3].id);
     assert_eq!(moved.version, made[1].version + 1);
     // Bramble's policy now applies to new bookings: held-back slots refused.
-    let held = h.free_slots_in_store(ORG, 24).into_iter().find(|s| s.id.ends_with("45")).expect("held slot");
+    let held = h
+        .free_slots_in_store(ORG, 24)
+        .into_iter()
+        .find(|s| s.id.ends_with("45"))
+        .expect("held slot");
     match after.book(&booking(&held.id, PATIENTS[3].nhs_number)) {
         Err(CallError::Refused(o)) => assert_eq!(o.code(), IssueCode::BusinessRule),
         other => panic!("expected Bramble to refuse, got {other:?}"),
@@ -74,7 +97,10 @@ fn appointments_made_under_meridian_stay_usable_under_bramble() {
     // And back again: Meridian reads what Bramble changed.
     slot.swap(previous).expect("swap back");
     let again = h.runtime.booking(h.ctx(ORG)).expect("module");
-    assert_eq!(again.read(&made[0].id).expect("read").status, AppointmentStatus::Cancelled);
+    assert_eq!(
+        again.read(&made[0].id).expect("read").status,
+        AppointmentStatus::Cancelled
+    );
     assert_eq!(again.read(&made[1].id).expect("read"), moved);
     assert_eq!(again.read(&made[2].id).expect("read"), made[2]);
 }
@@ -83,9 +109,22 @@ fn appointments_made_under_meridian_stay_usable_under_bramble() {
 fn a_swap_under_load_drops_nothing() {
     let h = Harness::new();
     h.deploy(ORG, MERIDIAN_SCHEDULING);
-    let bramble = h.prepare(BRAMBLE_SCHEDULING.id, BRAMBLE_SCHEDULING.bytes, Limits::default());
-    let meridian = h.runtime.slots().get(ORG, patchbay::Standard::Scheduling).expect("slot").active();
-    let slot = h.runtime.slots().get(ORG, patchbay::Standard::Scheduling).expect("slot");
+    let bramble = h.prepare(
+        BRAMBLE_SCHEDULING.id,
+        BRAMBLE_SCHEDULING.bytes,
+        Limits::default(),
+    );
+    let meridian = h
+        .runtime
+        .slots()
+        .get(ORG, patchbay::Standard::Scheduling)
+        .expect("slot")
+        .active();
+    let slot = h
+        .runtime
+        .slots()
+        .get(ORG, patchbay::Standard::Scheduling)
+        .expect("slot");
     let stop = AtomicBool::new(false);
     let calls = AtomicUsize::new(0);
     let booked = std::sync::Mutex::new(Vec::new());
@@ -99,22 +138,32 @@ fn a_swap_under_load_drops_nothing() {
                     let api = h.runtime.booking(h.ctx(ORG)).expect("module");
                     let free = api.find_free_slots(&h.week()).expect("search never fails");
                     calls.fetch_add(1, Ordering::Relaxed);
-                    let Some(slot) = free.get(worker * 7) else { continue };
+                    let Some(slot) = free.get(worker * 7) else {
+                        continue;
+                    };
                     match api.book(&booking(&slot.id, patient)) {
                         Ok(a) => {
                             booked.lock().expect("lock").push(a.id.clone());
-                            api.cancel(&a.id, "load test").expect("cancel what was just booked");
+                            api.cancel(&a.id, "load test")
+                                .expect("cancel what was just booked");
                         }
                         // Another worker took it, or Bramble's policy: correct answers.
                         Err(CallError::Refused(o))
-                            if matches!(o.code(), IssueCode::Conflict | IssueCode::BusinessRule) => {}
+                            if matches!(
+                                o.code(),
+                                IssueCode::Conflict | IssueCode::BusinessRule
+                            ) => {}
                         Err(e) => panic!("call failed during swaps: {e}"),
                     }
                 }
             });
         }
         for i in 0..40 {
-            let next = if i % 2 == 0 { bramble.clone() } else { meridian.clone() };
+            let next = if i % 2 == 0 {
+                bramble.clone()
+            } else {
+                meridian.clone()
+            };
             slot.swap(next).expect("swap");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
@@ -127,12 +176,20 @@ fn a_swap_under_load_drops_nothing() {
     let conn = h.runtime.records().connection().expect("connection");
     for id in &booked {
         let status: String = conn
-            .query_row("SELECT status FROM appointments WHERE org = ?1 AND id = ?2", (ORG, id), |r| r.get(0))
+            .query_row(
+                "SELECT status FROM appointments WHERE org = ?1 AND id = ?2",
+                (ORG, id),
+                |r| r.get(0),
+            )
             .expect("the appointment is in the store");
         assert_eq!(status, "cancelled");
     }
     let busy: i64 = conn
-        .query_row("SELECT COUNT(*) FROM slots WHERE org = ?1 AND status = 'busy'", [ORG], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM slots WHERE org = ?1 AND status = 'busy'",
+            [ORG],
+            |r| r.get(0),
+        )
         .expect("count");
     assert_eq!(busy, 0, "every slot taken was freed again");
 }
@@ -141,10 +198,24 @@ fn a_swap_under_load_drops_nothing() {
 fn a_module_of_another_standard_cannot_take_the_slot() {
     let h = Harness::new();
     h.deploy(ORG, MERIDIAN_SCHEDULING);
-    let northwind = h.prepare(NORTHWIND_PRESCRIBING.id, NORTHWIND_PRESCRIBING.bytes, Limits::default());
-    let slot = h.runtime.slots().get(ORG, patchbay::Standard::Scheduling).expect("slot");
+    let northwind = h.prepare(
+        NORTHWIND_PRESCRIBING.id,
+        NORTHWIND_PRESCRIBING.bytes,
+        Limits::default(),
+    );
+    let slot = h
+        .runtime
+        .slots()
+        .get(ORG, patchbay::Standard::Scheduling)
+        .expect("slot");
     let refused = slot.swap(northwind).err().expect("refused").to_string();
-    assert!(refused.contains("care:prescribing/provider@0.1.0"), "{refused}");
-    assert!(refused.contains("care:scheduling/provider@0.1.0"), "{refused}");
+    assert!(
+        refused.contains("care:prescribing/prescribing-provider@0.1.0"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("care:scheduling/scheduling-provider@0.1.0"),
+        "{refused}"
+    );
     assert_eq!(slot.active().module.id.to_string(), MERIDIAN_SCHEDULING.id);
 }

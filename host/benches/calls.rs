@@ -30,16 +30,28 @@ fn runtime() -> (Runtime, patchbay::store::ScratchFile, i64) {
     demo::seed(&store, now).expect("seed");
     let runtime = Runtime::new(store, &EngineSettings::default()).expect("runtime");
     for (org, id, bytes) in [
-        (ORG, MERIDIAN_SCHEDULING.id, MERIDIAN_SCHEDULING.bytes.to_vec()),
-        (ORG, NORTHWIND_PRESCRIBING.id, NORTHWIND_PRESCRIBING.bytes.to_vec()),
+        (
+            ORG,
+            MERIDIAN_SCHEDULING.id,
+            MERIDIAN_SCHEDULING.bytes.to_vec(),
+        ),
+        (
+            ORG,
+            NORTHWIND_PRESCRIBING.id,
+            NORTHWIND_PRESCRIBING.bytes.to_vec(),
+        ),
         (
             demo::OTHER_ORG,
             "testing/faulty-scheduling@0.1.0",
             std::fs::read(built_path("faulty_scheduling")).expect("fixture"),
         ),
     ] {
-        let module = runtime.compile(id.parse().expect("id"), &bytes).expect("compile");
-        let deployment = runtime.prepare(module, Limits::default(), Grants::default()).expect("link");
+        let module = runtime
+            .compile(id.parse().expect("id"), &bytes)
+            .expect("compile");
+        let deployment = runtime
+            .prepare(module, Limits::default(), Grants::default())
+            .expect("link");
         runtime.slots().deploy(org, deployment).expect("deploy");
     }
     (runtime, scratch, now)
@@ -57,14 +69,20 @@ fn ctx(org: &str, now: i64) -> CallContext {
 fn benches(c: &mut Criterion) {
     let (runtime, _scratch, now) = runtime();
     let week = SlotSearch {
-        period: Period { start: now, end: now + 7 * DAY },
+        period: Period {
+            start: now,
+            end: now + 7 * DAY,
+        },
         service_type: None,
         schedule_id: None,
         limit: None,
     };
 
     let mut trivial = c.benchmark_group("trivial");
-    let noop = SlotSearch { schedule_id: Some("noop".into()), ..week.clone() };
+    let noop = SlotSearch {
+        schedule_id: Some("noop".into()),
+        ..week.clone()
+    };
     trivial.bench_function("host", |b| {
         b.iter(|| {
             let api = runtime.booking(ctx(demo::OTHER_ORG, now)).expect("module");
@@ -132,7 +150,9 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let mut conn = runtime.records().connection().expect("connection");
             let tx = conn.transaction().expect("tx");
-            let person = patients::lookup(&tx, ORG, patient).expect("lookup").expect("patient");
+            let person = patients::lookup(&tx, ORG, patient)
+                .expect("lookup")
+                .expect("patient");
             let current: Vec<_> = prescribing_records::requests_for_patient(&tx, ORG, patient)
                 .expect("requests")
                 .into_iter()
@@ -149,7 +169,10 @@ fn benches(c: &mut Criterion) {
             };
             let current: Vec<_> = current
                 .iter()
-                .map(|r| knowledge::Current { request_id: &r.id, code: &r.medication.code })
+                .map(|r| knowledge::Current {
+                    request_id: &r.id,
+                    code: &r.medication.code,
+                })
                 .collect();
             let allergies: Vec<_> = allergies
                 .iter()

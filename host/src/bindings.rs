@@ -4,21 +4,23 @@
 //! the prescribing world, so one `Outcome` type and one implementation of the
 //! shared host interfaces serve every standard.
 
-/// `care:scheduling/provider`.
+/// `care:scheduling/scheduling-provider`.
 pub mod scheduling {
     wasmtime::component::bindgen!({
-        world: "care:scheduling/provider",
+        world: "care:scheduling/scheduling-provider",
         path: ["../wit/types", "../wit/scheduling"],
         imports: { default: trappable },
+        additional_derives: [PartialEq],
     });
 }
 
-/// `care:prescribing/provider`.
+/// `care:prescribing/prescribing-provider`.
 pub mod prescribing {
     wasmtime::component::bindgen!({
-        world: "care:prescribing/provider",
+        world: "care:prescribing/prescribing-provider",
         path: ["../wit/types", "../wit/prescribing"],
         imports: { default: trappable },
+        additional_derives: [PartialEq],
         with: { "care:types": super::scheduling::care::types },
     });
 }

@@ -47,7 +47,11 @@ pub const NORTHWIND_PRESCRIBING: Bundled = Bundled {
 };
 
 /// Every bundled module.
-pub const ALL: [Bundled; 3] = [MERIDIAN_SCHEDULING, BRAMBLE_SCHEDULING, NORTHWIND_PRESCRIBING];
+pub const ALL: [Bundled; 3] = [
+    MERIDIAN_SCHEDULING,
+    BRAMBLE_SCHEDULING,
+    NORTHWIND_PRESCRIBING,
+];
 
 /// The bundled module with this name, if any.
 pub fn find(id: &str) -> Option<Bundled> {

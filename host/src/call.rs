@@ -73,7 +73,9 @@ pub enum CallError {
         deadline_ms: u64,
     },
     /// The module tried to use more memory than its limit.
-    #[error("module {module} tried to use more than its memory limit of {limit_bytes} bytes and was stopped")]
+    #[error(
+        "module {module} tried to use more than its memory limit of {limit_bytes} bytes and was stopped"
+    )]
     OutOfMemory {
         /// The module.
         module: String,
@@ -89,7 +91,9 @@ pub enum CallError {
         message: String,
     },
     /// The organisation has no module deployed for the function.
-    #[error("organisation {organisation} has no {function} module deployed: deploy one to its {function} slot")]
+    #[error(
+        "organisation {organisation} has no {function} module deployed: deploy one to its {function} slot"
+    )]
     NoModule {
         /// The organisation.
         organisation: String,
@@ -189,7 +193,8 @@ pub fn invoke<P, R>(
 ) -> Result<R, CallError> {
     let module = deployment.label();
     let span = tracing::info_span!("module_call",
-        org = %ctx.organisation, module = %module, version = %deployment.module.id.version,
+        org = %ctx.organisation, slot = deployment.module.standard.function(), module = %module,
+        version = %deployment.module.id.version,
         function, outcome = tracing::field::Empty);
     let _enter = span.enter();
     let started = Instant::now();
@@ -199,8 +204,9 @@ pub fn invoke<P, R>(
         Access::Read => "BEGIN DEFERRED",
         Access::Write => "BEGIN IMMEDIATE",
     };
-    db.execute_batch(begin)
-        .map_err(|e| CallError::Host(anyhow::Error::new(e).context("cannot begin the call's transaction")))?;
+    db.execute_batch(begin).map_err(|e| {
+        CallError::Host(anyhow::Error::new(e).context("cannot begin the call's transaction"))
+    })?;
 
     let log = ModuleLog::new(module.clone());
     let wasi = crate::interfaces::wasi::context(&deployment.grants, log.clone());
@@ -247,18 +253,27 @@ pub fn invoke<P, R>(
         Err(CallError::Host(_) | CallError::NoModule { .. }) => "host-error",
     };
     span.record("outcome", label);
-    runtime.metrics().record_call(&module, function, label, elapsed);
+    runtime
+        .metrics()
+        .record_call(&module, function, label, elapsed);
     match &outcome {
         Err(e) if e.is_module_failure() => {
             tracing::error!(error = %e, elapsed_us = elapsed.as_micros() as u64, "module call failed")
         }
-        Err(CallError::Host(e)) => tracing::error!(error = %format!("{e:#}"), "host error in module call"),
+        Err(CallError::Host(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "host error in module call")
+        }
         _ => tracing::debug!(elapsed_us = elapsed.as_micros() as u64, "module call done"),
     }
     outcome
 }
 
-fn classify(error: wasmtime::Error, module: &Arc<str>, deployment: &Deployment, memory_denied: bool) -> CallError {
+fn classify(
+    error: wasmtime::Error,
+    module: &Arc<str>,
+    deployment: &Deployment,
+    memory_denied: bool,
+) -> CallError {
     let module = module.to_string();
     if let Some(trap) = error.downcast_ref::<Trap>() {
         if *trap == Trap::Interrupt {
@@ -287,7 +302,10 @@ fn classify(error: wasmtime::Error, module: &Arc<str>, deployment: &Deployment, 
     if let Some(fault) = error.downcast_ref::<crate::interfaces::HostFault>() {
         return CallError::Host(anyhow::anyhow!("{fault}"));
     }
-    if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+    if error
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
         return CallError::Host(anyhow::anyhow!("too many concurrent calls: {error}"));
     }
     // An error raised by a host interface (a trappable import) or during

@@ -4,9 +4,7 @@
 use crate::bindings::prescribing::care::prescribing::records::{
     Criticality, RequestIntent, RequestStatus,
 };
-use crate::bindings::prescribing::exports::care::prescribing::ordering::{
-    CardCategory, Indicator,
-};
+use crate::bindings::prescribing::exports::care::prescribing::ordering::{CardCategory, Indicator};
 use crate::bindings::scheduling::care::scheduling::records::{
     AppointmentStatus, DeliveryChannel, SlotStatus,
 };
@@ -31,7 +29,10 @@ pub trait Code: Sized + Copy + 'static {
 
     /// The case for a code, if there is one.
     fn from_code(code: &str) -> Option<Self> {
-        Self::CODES.iter().find(|(_, c)| *c == code).map(|(case, _)| *case)
+        Self::CODES
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(case, _)| *case)
     }
 
     /// Every code, for error messages.

@@ -79,7 +79,13 @@ pub fn seed(store: &RecordStore, now: i64) -> anyhow::Result<()> {
     let mut conn = store.connection()?;
     let tx = conn.transaction().context("cannot seed the demo")?;
     seed_practice(&tx, ORG, "Riverside Surgery (demo)", &PATIENTS, now)?;
-    seed_practice(&tx, OTHER_ORG, "Hillside Practice (demo)", &[OTHER_PATIENT], now)?;
+    seed_practice(
+        &tx,
+        OTHER_ORG,
+        "Hillside Practice (demo)",
+        &[OTHER_PATIENT],
+        now,
+    )?;
     let recorded = now - 400 * patchbay_sdk::time::DAY;
     tx.execute(
         "INSERT OR IGNORE INTO allergies (org, id, patient, code_system, code, code_display, criticality, \
@@ -88,8 +94,22 @@ pub fn seed(store: &RecordStore, now: i64) -> anyhow::Result<()> {
         params![ORG, PATIENTS[1].nhs_number, patchbay_sdk::coding::SNOMED_CT, recorded],
     )?;
     let current = [
-        ("demo-rx-1", PATIENTS[2].nhs_number, "372756006", "Warfarin", 5.0, "5 mg once a day"),
-        ("demo-rx-2", PATIENTS[3].nhs_number, "387584000", "Simvastatin", 40.0, "40 mg at night"),
+        (
+            "demo-rx-1",
+            PATIENTS[2].nhs_number,
+            "372756006",
+            "Warfarin",
+            5.0,
+            "5 mg once a day",
+        ),
+        (
+            "demo-rx-2",
+            PATIENTS[3].nhs_number,
+            "387584000",
+            "Simvastatin",
+            40.0,
+            "40 mg at night",
+        ),
     ];
     for (id, patient, code, display, dose, text) in current {
         tx.execute(
@@ -125,8 +145,20 @@ fn seed_practice(
         )?;
     }
     let schedules = [
-        ("gp-morning", "Morning surgery, duty GP", "Practitioner", "duty-gp", "Duty GP"),
-        ("nurse-clinic", "Practice nurse clinic", "Practitioner", "practice-nurse", "Practice nurse"),
+        (
+            "gp-morning",
+            "Morning surgery, duty GP",
+            "Practitioner",
+            "duty-gp",
+            "Duty GP",
+        ),
+        (
+            "nurse-clinic",
+            "Practice nurse clinic",
+            "Practitioner",
+            "practice-nurse",
+            "Practice nurse",
+        ),
     ];
     for (id, label, kind, actor, actor_display) in schedules {
         tx.execute(
@@ -149,8 +181,19 @@ fn seed_practice(
             for i in 0..12 {
                 let start = day_start + 9 * HOUR + i * 15 * MINUTE;
                 let channel = if i % 4 == 3 { "Telephone" } else { "In-person" };
-                let id = format!("{schedule}-{y:04}{m:02}{d:02}-{:02}{:02}", 9 + i / 4, (i % 4) * 15);
-                insert.execute(params![org, id, schedule, start, start + 15 * MINUTE, channel])?;
+                let id = format!(
+                    "{schedule}-{y:04}{m:02}{d:02}-{:02}{:02}",
+                    9 + i / 4,
+                    (i % 4) * 15
+                );
+                insert.execute(params![
+                    org,
+                    id,
+                    schedule,
+                    start,
+                    start + 15 * MINUTE,
+                    channel
+                ])?;
             }
         }
     }

@@ -50,9 +50,9 @@ pub struct Grants {}
 /// A module's pre-instantiated component, typed by its standard.
 pub enum Pre {
     /// A scheduling module.
-    Scheduling(scheduling::ProviderPre<CallState>),
+    Scheduling(scheduling::SchedulingProviderPre<CallState>),
     /// A prescribing module.
-    Prescribing(prescribing::ProviderPre<CallState>),
+    Prescribing(prescribing::PrescribingProviderPre<CallState>),
 }
 
 /// A module ready to serve a slot: compiled, linked, checked.
@@ -87,12 +87,12 @@ impl Deployment {
             )))
         };
         let pre = match standard {
-            Standard::Scheduling => {
-                Pre::Scheduling(scheduling::ProviderPre::new(instance_pre).map_err(mismatch)?)
-            }
-            Standard::Prescribing => {
-                Pre::Prescribing(prescribing::ProviderPre::new(instance_pre).map_err(mismatch)?)
-            }
+            Standard::Scheduling => Pre::Scheduling(
+                scheduling::SchedulingProviderPre::new(instance_pre).map_err(mismatch)?,
+            ),
+            Standard::Prescribing => Pre::Prescribing(
+                prescribing::PrescribingProviderPre::new(instance_pre).map_err(mismatch)?,
+            ),
         };
         Ok(Deployment {
             module,

@@ -45,7 +45,9 @@ pub fn inspect(engine: &Engine, path: &Path) -> anyhow::Result<Report> {
         problem: None,
     };
     if BinaryKind::of(&bytes) != BinaryKind::Component {
-        report.problem = compile_component(engine, &bytes).err().map(|e| e.to_string());
+        report.problem = compile_component(engine, &bytes)
+            .err()
+            .map(|e| e.to_string());
         return Ok(report);
     }
     match compile_component(engine, &bytes) {

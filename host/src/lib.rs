@@ -13,13 +13,18 @@
 //! - call ([`call`]): a store, a fresh instance and a transaction per call,
 //!   driven through the typed clients [`scheduling`] and [`prescribing`].
 
+pub mod api;
+pub mod audit;
 pub mod bindings;
 pub mod bundled;
 pub mod call;
 pub mod codes;
+pub mod config;
 pub mod demo;
 pub mod deployment;
 pub mod engine;
+pub mod fhir;
+pub mod identity;
 pub mod inspect;
 pub mod interfaces;
 pub mod metrics;
@@ -27,6 +32,7 @@ pub mod module;
 pub mod module_log;
 pub mod prescribing;
 pub mod scheduling;
+pub mod server;
 pub mod slot;
 pub mod standard;
 pub mod store;

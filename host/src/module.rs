@@ -60,13 +60,17 @@ impl FromStr for ModuleId {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The name is not `supplier/name@major.minor.patch`.
-    #[error("'{0}' is not a module name: write supplier/name@major.minor.patch, e.g. meridian/scheduling@1.0.0, in lowercase")]
+    #[error(
+        "'{0}' is not a module name: write supplier/name@major.minor.patch, e.g. meridian/scheduling@1.0.0, in lowercase"
+    )]
     BadId(String),
     /// The bytes are not WebAssembly at all.
     #[error("the file is not WebAssembly (it does not start with the \\0asm header)")]
     NotWasm,
     /// A core module, not a component.
-    #[error("the file is a core WebAssembly module, not a component: build it for the wasm32-wasip2 target, or wrap it with `wasm-tools component new`")]
+    #[error(
+        "the file is a core WebAssembly module, not a component: build it for the wasm32-wasip2 target, or wrap it with `wasm-tools component new`"
+    )]
     CoreModule,
     /// The component did not compile.
     #[error("the component is malformed and could not be compiled: {0:#}")]
@@ -140,7 +144,6 @@ impl Module {
             component,
         })
     }
-
 }
 
 /// Compiles a component, refusing anything that is not one with a clear error.

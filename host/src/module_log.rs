@@ -103,7 +103,11 @@ impl Pollable for ModuleLog {
 }
 
 impl AsyncWrite for ModuleLog {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Poll::Ready(Ok(self.append(buf)))
     }
 

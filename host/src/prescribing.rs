@@ -75,12 +75,16 @@ impl Ordering {
 
     /// Issues a draft, overriding critical cards with a reason if given.
     pub fn issue(&self, draft: &Draft, override_reason: Option<&str>) -> Result<Issued, CallError> {
-        self.invoke("issue", Access::Write, |g, s| g.call_issue(s, draft, override_reason))
+        self.invoke("issue", Access::Write, |g, s| {
+            g.call_issue(s, draft, override_reason)
+        })
     }
 
     /// Cancels a request.
     pub fn cancel(&self, request_id: &str, reason: &str) -> Result<MedicationRequest, CallError> {
-        self.invoke("cancel", Access::Write, |g, s| g.call_cancel(s, request_id, reason))
+        self.invoke("cancel", Access::Write, |g, s| {
+            g.call_cancel(s, request_id, reason)
+        })
     }
 
     /// Reads a request.

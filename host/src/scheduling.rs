@@ -39,7 +39,11 @@ impl Runtime {
     }
 
     /// The active deployment of an organisation's slot.
-    pub fn active(&self, organisation: &str, standard: Standard) -> Result<Arc<Deployment>, CallError> {
+    pub fn active(
+        &self,
+        organisation: &str,
+        standard: Standard,
+    ) -> Result<Arc<Deployment>, CallError> {
         self.slots()
             .get(organisation, standard)
             .map(|slot| slot.active())
@@ -81,7 +85,9 @@ impl Booking {
 
     /// Free slots the module's policy offers.
     pub fn find_free_slots(&self, search: &SlotSearch) -> Result<Vec<Slot>, CallError> {
-        self.invoke("find-free-slots", Access::Read, |g, s| g.call_find_free_slots(s, search))
+        self.invoke("find-free-slots", Access::Read, |g, s| {
+            g.call_find_free_slots(s, search)
+        })
     }
 
     /// Books a slot.
@@ -91,12 +97,20 @@ impl Booking {
 
     /// Cancels an appointment.
     pub fn cancel(&self, appointment_id: &str, reason: &str) -> Result<Appointment, CallError> {
-        self.invoke("cancel", Access::Write, |g, s| g.call_cancel(s, appointment_id, reason))
+        self.invoke("cancel", Access::Write, |g, s| {
+            g.call_cancel(s, appointment_id, reason)
+        })
     }
 
     /// Amends an appointment.
-    pub fn amend(&self, appointment_id: &str, amendment: &Amendment) -> Result<Appointment, CallError> {
-        self.invoke("amend", Access::Write, |g, s| g.call_amend(s, appointment_id, amendment))
+    pub fn amend(
+        &self,
+        appointment_id: &str,
+        amendment: &Amendment,
+    ) -> Result<Appointment, CallError> {
+        self.invoke("amend", Access::Write, |g, s| {
+            g.call_amend(s, appointment_id, amendment)
+        })
     }
 
     /// Reads an appointment.
@@ -105,7 +119,10 @@ impl Booking {
     }
 
     /// A patient's appointments.
-    pub fn appointments_for_patient(&self, patient: &String) -> Result<Vec<Appointment>, CallError> {
+    pub fn appointments_for_patient(
+        &self,
+        patient: &String,
+    ) -> Result<Vec<Appointment>, CallError> {
         self.invoke("appointments-for-patient", Access::Read, |g, s| {
             g.call_appointments_for_patient(s, patient)
         })

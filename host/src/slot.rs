@@ -80,7 +80,11 @@ impl Slots {
 
     /// Deploys to an organisation's slot for the deployment's standard:
     /// creates the slot, or swaps it to the new deployment. Returns the slot.
-    pub fn deploy(&self, organisation: &str, deployment: Arc<Deployment>) -> Result<Arc<Slot>, LoadError> {
+    pub fn deploy(
+        &self,
+        organisation: &str,
+        deployment: Arc<Deployment>,
+    ) -> Result<Arc<Slot>, LoadError> {
         let standard = deployment.module.standard;
         if let Some(slot) = self.get(organisation, standard) {
             slot.swap(deployment)?;

@@ -10,14 +10,18 @@ use wasmtime::component::Component;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Standard {
-    /// `care:scheduling/provider@0.1.0`: appointment booking.
+    /// `care:scheduling/scheduling-provider@0.1.0`: appointment booking.
     Scheduling,
-    /// `care:prescribing/provider@0.1.0`: prescribing with decision support.
+    /// `care:prescribing/prescribing-provider@0.1.0`: prescribing with decision support.
     Prescribing,
 }
 
 /// Interfaces every standard's modules may import, besides their world's own.
-const SHARED_IMPORTS: &[&str] = &["care:types/context@0.1.0", "care:types/patients@0.1.0"];
+const SHARED_IMPORTS: &[&str] = &[
+    "care:types/types@0.1.0",
+    "care:types/context@0.1.0",
+    "care:types/patients@0.1.0",
+];
 
 impl Standard {
     /// Every standard the host serves.
@@ -39,8 +43,8 @@ impl Standard {
     /// The provider world's full name.
     pub fn world(self) -> &'static str {
         match self {
-            Standard::Scheduling => "care:scheduling/provider@0.1.0",
-            Standard::Prescribing => "care:prescribing/provider@0.1.0",
+            Standard::Scheduling => "care:scheduling/scheduling-provider@0.1.0",
+            Standard::Prescribing => "care:prescribing/prescribing-provider@0.1.0",
         }
     }
 
@@ -93,8 +97,14 @@ impl Shape {
     pub fn of(engine: &Engine, component: &Component) -> Shape {
         let ty = component.component_type();
         Shape {
-            imports: ty.imports(engine).map(|(name, _)| name.to_string()).collect(),
-            exports: ty.exports(engine).map(|(name, _)| name.to_string()).collect(),
+            imports: ty
+                .imports(engine)
+                .map(|(name, _)| name.to_string())
+                .collect(),
+            exports: ty
+                .exports(engine)
+                .map(|(name, _)| name.to_string())
+                .collect(),
         }
     }
 

@@ -166,7 +166,12 @@ impl RecordStore {
 
     /// A connection from the pool; it goes back when dropped.
     pub fn connection(&self) -> anyhow::Result<PooledConnection> {
-        let reused = self.inner.idle.lock().map(|mut idle| idle.pop()).unwrap_or(None);
+        let reused = self
+            .inner
+            .idle
+            .lock()
+            .map(|mut idle| idle.pop())
+            .unwrap_or(None);
         let conn = match reused {
             Some(conn) => conn,
             None => self.open_connection()?,

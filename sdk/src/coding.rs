@@ -60,7 +60,7 @@ const VERHOEFF_P: [[u8; 10]; 8] = [
     [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
     [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
     [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-    [9, 4, 5, 3, 1, 2, 8, 6, 7, 0],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
     [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
     [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
     [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
@@ -103,6 +103,9 @@ mod tests {
             "26643006",          // Oral route
             "372756006",         // Warfarin (substance)
             "39695211000001102", // dm+d VMP: Simvastatin 40mg tablets
+            "372567009", // Metformin (substance): needs row 4 of the permutation table right
+            "386872004", // Ramipril (substance)
+            "372767007", // Fluoxetine (substance)
         ] {
             assert_eq!(check_sctid(code), Ok(()), "{code}");
         }
@@ -114,8 +117,14 @@ mod tests {
             check_sctid("91936006"),
             Err(SctIdError::CheckDigit(_))
         ));
-        assert!(matches!(check_sctid("01936005"), Err(SctIdError::Format(_))));
+        assert!(matches!(
+            check_sctid("01936005"),
+            Err(SctIdError::Format(_))
+        ));
         assert!(matches!(check_sctid("12345"), Err(SctIdError::Format(_))));
-        assert!(matches!(check_sctid("9193600x"), Err(SctIdError::Format(_))));
+        assert!(matches!(
+            check_sctid("9193600x"),
+            Err(SctIdError::Format(_))
+        ));
     }
 }

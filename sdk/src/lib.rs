@@ -6,7 +6,8 @@
 //! - the generated bindings of each standard's provider world, behind a
 //!   feature of the same name (`scheduling`, `prescribing`), with a `prelude`
 //!   that brings the types and the `Guest` trait into scope and an `export!`
-//!   macro that registers the module's implementation;
+//!   macro that registers the module's implementation (on `wasm32`; the same
+//!   crate builds natively for tests);
 //! - helpers every module needs: NHS number validation ([`nhs`]), SNOMED CT
 //!   identifier checks and code systems ([`coding`]), and time arithmetic on
 //!   the standards' millisecond instants ([`time`]).
@@ -26,15 +27,15 @@ pub mod time;
 #[doc(hidden)]
 pub use wit_bindgen;
 
-/// Bindings for `care:scheduling/provider`: a scheduling module exports
+/// Bindings for `care:scheduling/scheduling-provider`: a scheduling module exports
 /// `booking` and imports the organisation's records.
 #[cfg(feature = "scheduling")]
 pub mod scheduling {
     wit_bindgen::generate!({
-        world: "care:scheduling/provider",
+        world: "care:scheduling/scheduling-provider",
         path: ["../wit/types", "../wit/scheduling"],
         pub_export_macro: true,
-        export_macro_name: "export",
+        export_macro_name: "export_bindings",
         default_bindings_module: "patchbay_sdk::scheduling",
         runtime_path: "patchbay_sdk::wit_bindgen::rt",
         additional_derives: [PartialEq],
@@ -44,6 +45,18 @@ pub mod scheduling {
     include!("world_helpers.rs");
 
     pub mod ops;
+
+    /// Registers a type implementing [`prelude::Guest`] as the module's
+    /// `care:scheduling/booking` export. It takes effect on `wasm32` only, so
+    /// the same crate also builds natively for tests and benchmarks.
+    #[macro_export]
+    macro_rules! export_scheduling {
+        ($ty:ident) => {
+            #[cfg(target_arch = "wasm32")]
+            $crate::scheduling::export_bindings!($ty);
+        };
+    }
+    pub use export_scheduling as export;
 
     /// What a scheduling module needs in scope: the shared types, the
     /// records and booking types, the host imports and the `Guest` trait.
@@ -63,15 +76,15 @@ pub mod scheduling {
     }
 }
 
-/// Bindings for `care:prescribing/provider`: a prescribing module exports
+/// Bindings for `care:prescribing/prescribing-provider`: a prescribing module exports
 /// `ordering` and imports the patient's medication and allergies.
 #[cfg(feature = "prescribing")]
 pub mod prescribing {
     wit_bindgen::generate!({
-        world: "care:prescribing/provider",
+        world: "care:prescribing/prescribing-provider",
         path: ["../wit/types", "../wit/prescribing"],
         pub_export_macro: true,
-        export_macro_name: "export",
+        export_macro_name: "export_bindings",
         default_bindings_module: "patchbay_sdk::prescribing",
         runtime_path: "patchbay_sdk::wit_bindgen::rt",
         additional_derives: [PartialEq],
@@ -79,6 +92,18 @@ pub mod prescribing {
     });
 
     include!("world_helpers.rs");
+
+    /// Registers a type implementing [`prelude::Guest`] as the module's
+    /// `care:prescribing/ordering` export. It takes effect on `wasm32` only,
+    /// so the same crate also builds natively for tests and benchmarks.
+    #[macro_export]
+    macro_rules! export_prescribing {
+        ($ty:ident) => {
+            #[cfg(target_arch = "wasm32")]
+            $crate::prescribing::export_bindings!($ty);
+        };
+    }
+    pub use export_prescribing as export;
 
     /// What a prescribing module needs in scope: the shared types, the
     /// records and ordering types, the host imports and the `Guest` trait.
@@ -90,7 +115,7 @@ pub mod prescribing {
         pub use super::care::types::context;
         pub use super::care::types::patients::{self, Patient};
         pub use super::care::types::types::{
-            Coding, Instant, Issue, IssueCode, NhsNumber, Outcome, Period, Reference, Severity,
+            Coding, Instant, Issue, IssueCode, NhsNumber, Outcome, Reference, Severity,
         };
         pub use super::exports::care::prescribing::ordering::{
             Card, CardCategory, Draft, Guest, Indicator, Issued, Source, SuggestedAction,

@@ -87,8 +87,14 @@ mod tests {
             check("94347659190"),
             Err(NhsNumberError::Format(_))
         ));
-        assert!(matches!(check("943476591x"), Err(NhsNumberError::Format(_))));
-        assert!(matches!(check("943 476 59"), Err(NhsNumberError::Format(_))));
+        assert!(matches!(
+            check("943476591x"),
+            Err(NhsNumberError::Format(_))
+        ));
+        assert!(matches!(
+            check("943 476 59"),
+            Err(NhsNumberError::Format(_))
+        ));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use patchbay::bundled::{self, Bundled};
 use patchbay::call::now_ms;
-use patchbay::deployment::{Deployment, Grants, Limits};
 use patchbay::demo;
+use patchbay::deployment::{Deployment, Grants, Limits};
 use patchbay::scheduling::{Slot, SlotSearch};
 use patchbay::store::ScratchFile;
 use patchbay::{CallContext, EngineSettings, RecordStore, Runtime};

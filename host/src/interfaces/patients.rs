@@ -14,16 +14,22 @@ pub fn add_to_linker(linker: &mut Linker<CallState>) -> anyhow::Result<()> {
 }
 
 /// Looks up a registered patient of an organisation.
-pub fn lookup(db: &rusqlite::Connection, org: &str, nhs_number: &str) -> rusqlite::Result<Option<Patient>> {
-    db.prepare_cached("SELECT nhs_number, name, birth_date FROM patients WHERE org = ?1 AND nhs_number = ?2")?
-        .query_row((org, nhs_number), |row| {
-            Ok(Patient {
-                nhs_number: row.get(0)?,
-                name: row.get(1)?,
-                birth_date: row.get(2)?,
-            })
+pub fn lookup(
+    db: &rusqlite::Connection,
+    org: &str,
+    nhs_number: &str,
+) -> rusqlite::Result<Option<Patient>> {
+    db.prepare_cached(
+        "SELECT nhs_number, name, birth_date FROM patients WHERE org = ?1 AND nhs_number = ?2",
+    )?
+    .query_row((org, nhs_number), |row| {
+        Ok(Patient {
+            nhs_number: row.get(0)?,
+            name: row.get(1)?,
+            birth_date: row.get(2)?,
         })
-        .optional()
+    })
+    .optional()
 }
 
 impl patients::Host for CallState {

@@ -51,8 +51,10 @@ fn request_from_row(row: &Row) -> rusqlite::Result<MedicationRequest> {
                 _ => None,
             },
         },
-        status: RequestStatus::from_code(&row.get::<_, String>(13)?).unwrap_or(RequestStatus::Unknown),
-        intent: RequestIntent::from_code(&row.get::<_, String>(14)?).unwrap_or(RequestIntent::Order),
+        status: RequestStatus::from_code(&row.get::<_, String>(13)?)
+            .unwrap_or(RequestStatus::Unknown),
+        intent: RequestIntent::from_code(&row.get::<_, String>(14)?)
+            .unwrap_or(RequestIntent::Order),
         authored: row.get(15)?,
         requester: Reference {
             kind: row.get(16)?,
@@ -67,14 +69,24 @@ fn request_from_row(row: &Row) -> rusqlite::Result<MedicationRequest> {
 }
 
 /// One medication request of an organisation.
-pub fn request(db: &Connection, org: &str, id: &str) -> rusqlite::Result<Option<MedicationRequest>> {
-    db.prepare_cached(&format!("SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND id = ?2"))?
-        .query_row((org, id), request_from_row)
-        .optional()
+pub fn request(
+    db: &Connection,
+    org: &str,
+    id: &str,
+) -> rusqlite::Result<Option<MedicationRequest>> {
+    db.prepare_cached(&format!(
+        "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND id = ?2"
+    ))?
+    .query_row((org, id), request_from_row)
+    .optional()
 }
 
 /// Every medication request of a patient, newest first.
-pub fn requests_for_patient(db: &Connection, org: &str, patient: &str) -> rusqlite::Result<Vec<MedicationRequest>> {
+pub fn requests_for_patient(
+    db: &Connection,
+    org: &str,
+    patient: &str,
+) -> rusqlite::Result<Vec<MedicationRequest>> {
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND patient = ?2 ORDER BY authored_ms DESC, id"
     ))?;
@@ -111,7 +123,10 @@ impl records::Host for CallState {
         requests_for_patient(&self.db, &self.ctx.organisation, &patient).map_err(fault)
     }
 
-    fn get_medication_request(&mut self, id: String) -> wasmtime::Result<Option<MedicationRequest>> {
+    fn get_medication_request(
+        &mut self,
+        id: String,
+    ) -> wasmtime::Result<Option<MedicationRequest>> {
         request(&self.db, &self.ctx.organisation, &id).map_err(fault)
     }
 
@@ -119,12 +134,21 @@ impl records::Host for CallState {
         allergies(&self.db, &self.ctx.organisation, &patient).map_err(fault)
     }
 
-    fn create_request(&mut self, new: NewRequest) -> wasmtime::Result<Result<MedicationRequest, Outcome>> {
+    fn create_request(
+        &mut self,
+        new: NewRequest,
+    ) -> wasmtime::Result<Result<MedicationRequest, Outcome>> {
         let org = self.ctx.organisation.clone();
-        if patients::lookup(&self.db, &org, &new.patient).map_err(fault)?.is_none() {
+        if patients::lookup(&self.db, &org, &new.patient)
+            .map_err(fault)?
+            .is_none()
+        {
             return Ok(Err(Outcome::error(
                 IssueCode::NotFound,
-                format!("no patient with NHS number {} is registered with {org}", new.patient),
+                format!(
+                    "no patient with NHS number {} is registered with {org}",
+                    new.patient
+                ),
             )));
         }
         let id = new_id();
@@ -163,9 +187,11 @@ impl records::Host for CallState {
             })
             .map_err(fault)?;
         let stored = request(&self.db, &org, &id).map_err(fault)?;
-        stored
-            .map(Ok)
-            .ok_or_else(|| fault(anyhow::anyhow!("medication request {id} vanished after insert")))
+        stored.map(Ok).ok_or_else(|| {
+            fault(anyhow::anyhow!(
+                "medication request {id} vanished after insert"
+            ))
+        })
     }
 
     fn set_status(
@@ -190,8 +216,10 @@ impl records::Host for CallState {
             )));
         }
         let stored = request(&self.db, &org, &id).map_err(fault)?;
-        stored
-            .map(Ok)
-            .ok_or_else(|| fault(anyhow::anyhow!("medication request {id} vanished after update")))
+        stored.map(Ok).ok_or_else(|| {
+            fault(anyhow::anyhow!(
+                "medication request {id} vanished after update"
+            ))
+        })
     }
 }

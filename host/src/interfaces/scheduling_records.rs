@@ -42,7 +42,8 @@ fn slot_from_row(row: &Row) -> rusqlite::Result<Slot> {
             start: row.get(5)?,
             end: row.get(6)?,
         },
-        status: SlotStatus::from_code(&row.get::<_, String>(7)?).unwrap_or(SlotStatus::EnteredInError),
+        status: SlotStatus::from_code(&row.get::<_, String>(7)?)
+            .unwrap_or(SlotStatus::EnteredInError),
         delivery_channel: DeliveryChannel::from_code(&row.get::<_, String>(8)?)
             .unwrap_or(DeliveryChannel::InPerson),
     })
@@ -70,9 +71,11 @@ fn appointment_from_row(row: &Row) -> rusqlite::Result<Appointment> {
 
 /// One slot of an organisation.
 pub fn slot(db: &Connection, org: &str, id: &str) -> rusqlite::Result<Option<Slot>> {
-    db.prepare_cached(&format!("SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.id = ?2"))?
-        .query_row((org, id), slot_from_row)
-        .optional()
+    db.prepare_cached(&format!(
+        "SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.id = ?2"
+    ))?
+    .query_row((org, id), slot_from_row)
+    .optional()
 }
 
 /// The slots of an organisation matching a query, by start time.
@@ -99,13 +102,19 @@ pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> rusqlite::Result<
 
 /// One appointment of an organisation.
 pub fn appointment(db: &Connection, org: &str, id: &str) -> rusqlite::Result<Option<Appointment>> {
-    db.prepare_cached(&format!("SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND id = ?2"))?
-        .query_row((org, id), appointment_from_row)
-        .optional()
+    db.prepare_cached(&format!(
+        "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND id = ?2"
+    ))?
+    .query_row((org, id), appointment_from_row)
+    .optional()
 }
 
 /// Every appointment of a patient, by start time.
-pub fn appointments_for_patient(db: &Connection, org: &str, patient: &str) -> rusqlite::Result<Vec<Appointment>> {
+pub fn appointments_for_patient(
+    db: &Connection,
+    org: &str,
+    patient: &str,
+) -> rusqlite::Result<Vec<Appointment>> {
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND patient = ?2 ORDER BY start_ms, id"
     ))?;
@@ -181,11 +190,23 @@ impl records::Host for CallState {
     }
 
     fn take_slot(&mut self, id: String) -> wasmtime::Result<Result<Slot, Outcome>> {
-        set_slot_status(&self.db, &self.ctx.organisation, &id, SlotStatus::Free, SlotStatus::Busy)
+        set_slot_status(
+            &self.db,
+            &self.ctx.organisation,
+            &id,
+            SlotStatus::Free,
+            SlotStatus::Busy,
+        )
     }
 
     fn release_slot(&mut self, id: String) -> wasmtime::Result<Result<Slot, Outcome>> {
-        set_slot_status(&self.db, &self.ctx.organisation, &id, SlotStatus::Busy, SlotStatus::Free)
+        set_slot_status(
+            &self.db,
+            &self.ctx.organisation,
+            &id,
+            SlotStatus::Busy,
+            SlotStatus::Free,
+        )
     }
 
     fn get_appointment(&mut self, id: String) -> wasmtime::Result<Option<Appointment>> {
@@ -196,7 +217,10 @@ impl records::Host for CallState {
         appointments_for_patient(&self.db, &self.ctx.organisation, &patient).map_err(fault)
     }
 
-    fn create_appointment(&mut self, new: NewAppointment) -> wasmtime::Result<Result<Appointment, Outcome>> {
+    fn create_appointment(
+        &mut self,
+        new: NewAppointment,
+    ) -> wasmtime::Result<Result<Appointment, Outcome>> {
         let org = self.ctx.organisation.clone();
         let Some(slot) = slot(&self.db, &org, &new.slot_id).map_err(fault)? else {
             return Ok(Err(Outcome::error(
@@ -204,10 +228,16 @@ impl records::Host for CallState {
                 format!("there is no slot '{}' in this organisation", new.slot_id),
             )));
         };
-        if patients::lookup(&self.db, &org, &new.patient).map_err(fault)?.is_none() {
+        if patients::lookup(&self.db, &org, &new.patient)
+            .map_err(fault)?
+            .is_none()
+        {
             return Ok(Err(Outcome::error(
                 IssueCode::NotFound,
-                format!("no patient with NHS number {} is registered with {org}", new.patient),
+                format!(
+                    "no patient with NHS number {} is registered with {org}",
+                    new.patient
+                ),
             )));
         }
         let id = new_id();
@@ -238,7 +268,10 @@ impl records::Host for CallState {
             Err(e) if is_unique_violation(&e) => {
                 return Ok(Err(Outcome::error(
                     IssueCode::Conflict,
-                    format!("slot '{}' already has an appointment: choose another slot", slot.id),
+                    format!(
+                        "slot '{}' already has an appointment: choose another slot",
+                        slot.id
+                    ),
                 )));
             }
             Err(e) => return Err(fault(e)),
@@ -249,7 +282,10 @@ impl records::Host for CallState {
             .ok_or_else(|| fault(anyhow::anyhow!("appointment {id} vanished after insert")))
     }
 
-    fn update_appointment(&mut self, next: Appointment) -> wasmtime::Result<Result<Appointment, Outcome>> {
+    fn update_appointment(
+        &mut self,
+        next: Appointment,
+    ) -> wasmtime::Result<Result<Appointment, Outcome>> {
         let org = self.ctx.organisation.clone();
         let Some(current) = appointment(&self.db, &org, &next.id).map_err(fault)? else {
             return Ok(Err(Outcome::error(
@@ -298,14 +334,20 @@ impl records::Host for CallState {
             Err(e) if is_unique_violation(&e) => {
                 return Ok(Err(Outcome::error(
                     IssueCode::Conflict,
-                    format!("slot '{}' already has an appointment: choose another slot", slot.id),
+                    format!(
+                        "slot '{}' already has an appointment: choose another slot",
+                        slot.id
+                    ),
                 )));
             }
             Err(e) => return Err(fault(e)),
         }
         let stored = appointment(&self.db, &org, &next.id).map_err(fault)?;
-        stored
-            .map(Ok)
-            .ok_or_else(|| fault(anyhow::anyhow!("appointment {} vanished after update", next.id)))
+        stored.map(Ok).ok_or_else(|| {
+            fault(anyhow::anyhow!(
+                "appointment {} vanished after update",
+                next.id
+            ))
+        })
     }
 }

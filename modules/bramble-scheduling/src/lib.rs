@@ -48,7 +48,12 @@ pub struct Bramble;
 fn held_back_ids(slots: &[Slot]) -> Vec<String> {
     let mut days: Vec<(String, i64)> = slots
         .iter()
-        .map(|s| (s.schedule_id.clone(), patchbay_sdk::time::start_of_day(s.period.start)))
+        .map(|s| {
+            (
+                s.schedule_id.clone(),
+                patchbay_sdk::time::start_of_day(s.period.start),
+            )
+        })
         .collect();
     days.sort();
     days.dedup();

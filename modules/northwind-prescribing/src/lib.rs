@@ -29,8 +29,10 @@ fn registered_patient(nhs_number: &str) -> Result<Patient, Outcome> {
 
 fn check_draft(draft: &Draft) -> Result<(), Outcome> {
     if draft.medication.code.trim().is_empty() {
-        return Err(Outcome::invalid("the medication has no code: give a dm+d or SNOMED CT code")
-            .at("medicationCodeableConcept"));
+        return Err(
+            Outcome::invalid("the medication has no code: give a dm+d or SNOMED CT code")
+                .at("medicationCodeableConcept"),
+        );
     }
     if !draft.dosage.dose.is_finite() || draft.dosage.dose <= 0.0 {
         return Err(Outcome::invalid(format!(
@@ -40,8 +42,10 @@ fn check_draft(draft: &Draft) -> Result<(), Outcome> {
         .at("dosageInstruction.doseAndRate.doseQuantity"));
     }
     if draft.dosage.frequency_per_day == 0 {
-        return Err(Outcome::invalid("the dose must be given at least once a day")
-            .at("dosageInstruction.timing.repeat.frequency"));
+        return Err(
+            Outcome::invalid("the dose must be given at least once a day")
+                .at("dosageInstruction.timing.repeat.frequency"),
+        );
     }
     Ok(())
 }

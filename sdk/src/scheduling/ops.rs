@@ -65,7 +65,8 @@ pub fn registered_patient(nhs_number: &str, expression: &str) -> Result<Patient,
 /// A slot by id, or `not-found`.
 pub fn existing_slot(slot_id: &str) -> Result<Slot, Outcome> {
     records::get_slot(slot_id).ok_or_else(|| {
-        Outcome::not_found(format!("there is no slot '{slot_id}' in this organisation")).at("slotId")
+        Outcome::not_found(format!("there is no slot '{slot_id}' in this organisation"))
+            .at("slotId")
     })
 }
 
@@ -152,7 +153,11 @@ pub fn amend(appointment_id: &str, amendment: &Amendment) -> Result<Appointment,
     check_changeable(&appointment)?;
     check_length(&amendment.description, MAX_DESCRIPTION, "description")?;
     check_length(&amendment.comment, MAX_COMMENT, "comment")?;
-    if let Some(slot_id) = amendment.slot_id.as_ref().filter(|s| **s != appointment.slot_id) {
+    if let Some(slot_id) = amendment
+        .slot_id
+        .as_ref()
+        .filter(|s| **s != appointment.slot_id)
+    {
         let slot = existing_slot(slot_id)?;
         check_future(&slot)?;
         records::take_slot(slot_id)?;

@@ -1,0 +1,192 @@
+//! Health, discovery (CapabilityStatement, SMART configuration), metrics,
+//! the audit trail, and the slots each organisation has.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, RouteSpec, blocking, fhir_json};
+use crate::audit;
+use crate::bindings::IssueCode;
+use crate::identity::{Principal, Role};
+use crate::standard::Standard;
+
+/// The admin and discovery routes.
+pub fn routes() -> Vec<RouteSpec> {
+    vec![
+        RouteSpec {
+            method: Method::GET,
+            path: "/healthz",
+            summary: "Liveness: the host answers and its store can be read",
+            roles: &[],
+            handler: get(health),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/fhir/metadata",
+            summary: "The FHIR CapabilityStatement",
+            roles: &[],
+            handler: get(capability_statement),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/.well-known/smart-configuration",
+            summary: "SMART discovery: the token issuer and supported scopes",
+            roles: &[],
+            handler: get(smart_configuration),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/metrics",
+            summary: "Prometheus metrics: requests, latency, module calls, traps, timeouts",
+            roles: &[Role::Admin, Role::Auditor],
+            handler: get(metrics),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/audit",
+            summary: "The audit trail: user, patient, action, after (sequence), limit",
+            roles: &[Role::Auditor],
+            handler: get(audit_trail),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/admin/slots",
+            summary: "The caller's organisation's slots and their active modules",
+            roles: &[Role::Admin],
+            handler: get(slots),
+        },
+    ]
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let store = state.runtime.records().clone();
+    let ok = blocking(move || {
+        store
+            .connection()
+            .and_then(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+    })
+    .await;
+    match ok {
+        Ok(Ok(1)) => Ok(Json(json!({"status": "ok"}))),
+        _ => Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            IssueCode::Exception,
+            "the records store cannot be read",
+        )),
+    }
+}
+
+async fn capability_statement() -> Response {
+    let search = |names: &[(&str, &str)]| -> Vec<Value> {
+        names
+            .iter()
+            .map(|(n, t)| json!({"name": n, "type": t}))
+            .collect()
+    };
+    fhir_json(json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": crate::fhir::instant(crate::call::now_ms()),
+        "kind": "instance",
+        "software": {"name": "Patchbay", "version": env!("CARGO_PKG_VERSION")},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
+                "description": "Bearer JWTs (RS256, ES256) with the user, organisation (ODS code) and roles."
+            },
+            "resource": [
+                {"type": "Slot", "interaction": [{"code": "search-type"}],
+                 "searchParam": search(&[("start", "date"), ("end", "date"), ("service-type", "token"), ("schedule", "reference"), ("status", "token"), ("_count", "number")])},
+                {"type": "Appointment", "interaction": [{"code": "read"}, {"code": "create"}, {"code": "update"}, {"code": "search-type"}],
+                 "searchParam": search(&[("patient", "reference")])},
+                {"type": "MedicationRequest", "interaction": [{"code": "read"}, {"code": "create"}, {"code": "update"}, {"code": "search-type"}],
+                 "searchParam": search(&[("patient", "reference"), ("status", "token")])}
+            ]
+        }]
+    }))
+}
+
+async fn smart_configuration(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "issuer": state.config.identity.issuer,
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "grant_types_supported": ["client_credentials"],
+        "scopes_supported": ["user/Slot.rs", "user/Appointment.cruds", "user/MedicationRequest.cruds", "patient/Appointment.cruds"],
+        "capabilities": ["permission-v2"],
+    }))
+}
+
+async fn metrics(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Response, ApiError> {
+    let act = state
+        .act(&principal, "metrics.read", &[Role::Admin, Role::Auditor])
+        .await?;
+    let text = state.runtime.metrics().prometheus();
+    let response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        text,
+    )
+        .into_response();
+    act.finish(Ok(response)).await
+}
+
+async fn audit_trail(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(mut filter): Query<audit::Filter>,
+) -> Result<Json<Value>, ApiError> {
+    let act = state
+        .act(&principal, "audit.read", &[Role::Auditor])
+        .await?;
+    // An auditor sees their own organisation's trail only.
+    filter.org = Some(principal.organisation.clone());
+    let store = state.runtime.records().clone();
+    let result = match blocking(move || -> anyhow::Result<_> {
+        audit::list(&*store.connection()?, &filter)
+    })
+    .await
+    {
+        Ok(Ok(entries)) => Ok(Json(json!({"entries": entries}))),
+        Ok(Err(e)) | Err(e) => Err(ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            IssueCode::Exception,
+            format!("cannot read the audit trail: {e:#}"),
+        )),
+    };
+    act.finish(result).await
+}
+
+async fn slots(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let act = state.act(&principal, "slots.list", &[Role::Admin]).await?;
+    let list: Vec<Value> = Standard::ALL
+        .into_iter()
+        .filter_map(|s| state.runtime.slots().get(&principal.organisation, s))
+        .map(|slot| {
+            let active = slot.active();
+            json!({
+                "organisation": slot.organisation,
+                "function": slot.standard.function(),
+                "world": slot.standard.world(),
+                "module": active.module.label.to_string(),
+                "sha256": active.module.hash,
+                "history": slot.history().iter().map(|d| d.module.label.to_string()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    act.finish(Ok(Json(json!({"slots": list})))).await
+}

@@ -1,0 +1,178 @@
+//! FHIR prescribing routes: `POST MedicationRequest` (issue, refused with
+//! 422 while a critical card stands unless the override extension gives a
+//! reason), `GET MedicationRequest/{id}`, `GET
+//! MedicationRequest?patient=&status=active`, and `PUT MedicationRequest/{id}`
+//! with status `cancelled` to cancel. Clinicians only.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use serde_json::Value;
+
+use super::scheduling::{json_error, patient_param, with_etag};
+use super::{ApiError, AppState, RouteSpec, fhir_base, fhir_json, module_call};
+use crate::bindings::IssueCode;
+use crate::fhir;
+use crate::identity::{Principal, Role};
+
+const PRESCRIBERS: &[Role] = &[Role::Clinician];
+
+/// The prescribing routes.
+pub fn routes() -> Vec<RouteSpec> {
+    vec![
+        RouteSpec {
+            method: Method::POST,
+            path: "/fhir/MedicationRequest",
+            summary: "Issue a prescription; refused (422) while a critical card stands unless overridden with a reason",
+            roles: PRESCRIBERS,
+            handler: post(issue),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/fhir/MedicationRequest",
+            summary: "A patient's prescriptions: patient=<NHS number>&status=active",
+            roles: PRESCRIBERS,
+            handler: get(search),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/fhir/MedicationRequest/{id}",
+            summary: "Read a prescription",
+            roles: PRESCRIBERS,
+            handler: get(read),
+        },
+        RouteSpec {
+            method: Method::PUT,
+            path: "/fhir/MedicationRequest/{id}",
+            summary: "Cancel a prescription: status cancelled with a statusReason",
+            roles: PRESCRIBERS,
+            handler: put(cancel),
+        },
+    ]
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let mut act = state
+        .act(&principal, "medication-request.issue", PRESCRIBERS)
+        .await?;
+    let result = async {
+        let Json(body) = body.map_err(json_error)?;
+        let (draft, override_reason) = fhir::draft(&body)?;
+        act.patient = Some(draft.patient.clone());
+        act.detail = override_reason
+            .as_ref()
+            .map(|r| format!("override reason: {r}"));
+        let api = state.runtime.ordering(act.call_context())?;
+        act.module = Some(api.deployment().module.label.to_string());
+        let issued = module_call(move || api.issue(&draft, override_reason.as_deref())).await?;
+        let request = issued.request;
+        act.resource = Some(format!("MedicationRequest/{}", request.id));
+        let base = fhir_base(headers.get(header::HOST), &state.config);
+        let mut response = fhir_json(fhir::medication_request(&request));
+        *response.status_mut() = StatusCode::CREATED;
+        let location = format!(
+            "{base}/MedicationRequest/{}/_history/{}",
+            request.id, request.version
+        );
+        if let Ok(value) = location.parse() {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        Ok(with_etag(response, request.version))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut act = state
+        .act(&principal, "medication-request.read", PRESCRIBERS)
+        .await?;
+    act.resource = Some(format!("MedicationRequest/{id}"));
+    let result = async {
+        let api = state.runtime.ordering(act.call_context())?;
+        act.module = Some(api.deployment().module.label.to_string());
+        let request = module_call(move || api.read(&id)).await?;
+        act.patient = Some(request.patient.clone());
+        Ok(with_etag(
+            fhir_json(fhir::medication_request(&request)),
+            request.version,
+        ))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn search(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let mut act = state
+        .act(&principal, "medication-request.search", PRESCRIBERS)
+        .await?;
+    let result = async {
+        let patient = patient_param(&params)?;
+        act.patient = Some(patient.clone());
+        if let Some(status) = params.get("status").filter(|s| *s != "active") {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                IssueCode::NotSupported,
+                format!(
+                    "only active prescriptions can be searched (status=active), not '{status}'"
+                ),
+            ));
+        }
+        let api = state.runtime.ordering(act.call_context())?;
+        act.module = Some(api.deployment().module.label.to_string());
+        let list = module_call(move || api.active(&patient)).await?;
+        let base = fhir_base(headers.get(header::HOST), &state.config);
+        Ok(fhir_json(fhir::searchset(
+            &base,
+            list.iter().map(fhir::medication_request).collect(),
+        )))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let mut act = state
+        .act(&principal, "medication-request.cancel", PRESCRIBERS)
+        .await?;
+    act.resource = Some(format!("MedicationRequest/{id}"));
+    let result = async {
+        let Json(body) = body.map_err(json_error)?;
+        let reason = fhir::request_cancellation(&body)?;
+        act.detail = Some(format!("cancelled: {reason}"));
+        let api = state.runtime.ordering(act.call_context())?;
+        act.module = Some(api.deployment().module.label.to_string());
+        let request = module_call(move || api.cancel(&id, &reason)).await?;
+        act.patient = Some(request.patient.clone());
+        Ok(with_etag(
+            fhir_json(fhir::medication_request(&request)),
+            request.version,
+        ))
+    }
+    .await;
+    act.finish(result).await
+}

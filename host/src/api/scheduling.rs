@@ -1,0 +1,325 @@
+//! FHIR scheduling routes: `GET Slot`, `POST Appointment` (book),
+//! `GET Appointment/{id}`, `GET Appointment?patient=`, and `PUT
+//! Appointment/{id}` to cancel (status `cancelled` with a reason) or amend
+//! (description, comment, slot), as GP Connect does. All go to the caller's
+//! organisation's active scheduling module.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use serde_json::Value;
+
+use super::{ApiError, AppState, RouteSpec, fhir_base, fhir_json, module_call};
+use crate::bindings::{IssueCode, Period};
+use crate::fhir::{self, AppointmentChange};
+use crate::identity::{Principal, Role};
+use crate::scheduling::{Appointment, SlotSearch};
+
+const BOOKERS: &[Role] = &[Role::Clinician, Role::Receptionist, Role::Patient];
+
+/// The scheduling routes.
+pub fn routes() -> Vec<RouteSpec> {
+    vec![
+        RouteSpec {
+            method: Method::GET,
+            path: "/fhir/Slot",
+            summary: "Search free slots: start=ge<date>, end=le<date>, service-type, schedule, status=free, _count",
+            roles: BOOKERS,
+            handler: get(search_slots),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/fhir/Appointment",
+            summary: "Book an appointment in a slot for a patient (by NHS number)",
+            roles: BOOKERS,
+            handler: post(book),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/fhir/Appointment",
+            summary: "A patient's appointments: patient=<NHS number> or patient:identifier=https://fhir.nhs.uk/Id/nhs-number|<NHS number>",
+            roles: BOOKERS,
+            handler: get(search_appointments),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/fhir/Appointment/{id}",
+            summary: "Read an appointment",
+            roles: BOOKERS,
+            handler: get(read),
+        },
+        RouteSpec {
+            method: Method::PUT,
+            path: "/fhir/Appointment/{id}",
+            summary: "Cancel (status cancelled with cancelationReason) or amend (description, comment, slot) an appointment",
+            roles: BOOKERS,
+            handler: put(update),
+        },
+    ]
+}
+
+/// A FHIR search date parameter with an optional prefix.
+fn date_param(value: &str, name: &str, allowed: &[&str]) -> Result<i64, ApiError> {
+    let (prefix, text) = match value.get(..2) {
+        Some(p) if p.chars().all(|c| c.is_ascii_alphabetic()) => (p, &value[2..]),
+        _ => ("eq", value),
+    };
+    if prefix != "eq" && !allowed.contains(&prefix) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            IssueCode::Invalid,
+            format!(
+                "the {name} parameter takes the prefix {}, not '{prefix}'",
+                allowed.join(" or ")
+            ),
+        ));
+    }
+    fhir::parse_instant(text).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            IssueCode::Invalid,
+            format!("'{text}' in {name} is not a FHIR date or dateTime (e.g. 2026-11-23 or 2026-11-23T09:00:00Z)"),
+        )
+    })
+}
+
+fn slot_search(params: &HashMap<String, String>, now: i64) -> Result<SlotSearch, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, IssueCode::Invalid, m);
+    let start = match params.get("start") {
+        Some(v) => date_param(v, "start", &["ge", "gt"])?,
+        None => now,
+    };
+    let end = match params.get("end") {
+        Some(v) => date_param(v, "end", &["le", "lt"])?,
+        None => start + 7 * patchbay_sdk::time::DAY,
+    };
+    if let Some(status) = params.get("status").filter(|s| *s != "free") {
+        return Err(bad(format!(
+            "only free slots can be searched (status=free), not '{status}'"
+        )));
+    }
+    let limit = match params.get("_count") {
+        Some(c) => Some(
+            c.parse::<u32>()
+                .map_err(|_| bad(format!("_count must be a whole number, not '{c}'")))?,
+        ),
+        None => None,
+    };
+    let service_type = params
+        .get("service-type")
+        .map(|s| s.rsplit('|').next().unwrap_or(s).to_string());
+    let schedule_id = params
+        .get("schedule")
+        .map(|s| s.strip_prefix("Schedule/").unwrap_or(s).to_string());
+    Ok(SlotSearch {
+        period: Period { start, end },
+        service_type,
+        schedule_id,
+        limit,
+    })
+}
+
+async fn search_slots(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let mut act = state.act(&principal, "slot.search", BOOKERS).await?;
+    let result = async {
+        let ctx = act.call_context();
+        let search = slot_search(&params, ctx.now)?;
+        let api = state.runtime.booking(ctx)?;
+        act.module = Some(api.deployment().module.label.to_string());
+        let slots = module_call(move || api.find_free_slots(&search)).await?;
+        let base = fhir_base(headers.get(header::HOST), &state.config);
+        Ok(fhir_json(fhir::searchset(
+            &base,
+            slots.iter().map(fhir::slot).collect(),
+        )))
+    }
+    .await;
+    act.finish(result).await
+}
+
+fn created(base: &str, appointment: &Appointment) -> Response {
+    let location = format!(
+        "{base}/Appointment/{}/_history/{}",
+        appointment.id, appointment.version
+    );
+    let mut response = fhir_json(fhir::appointment(appointment));
+    *response.status_mut() = StatusCode::CREATED;
+    if let Ok(value) = location.parse() {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    with_etag(response, appointment.version)
+}
+
+/// Adds `ETag: W/"version"`.
+pub fn with_etag(mut response: Response, version: u32) -> Response {
+    if let Ok(value) = format!("W/\"{version}\"").parse() {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+async fn book(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let mut act = state.act(&principal, "appointment.book", BOOKERS).await?;
+    let result = async {
+        let Json(body) = body.map_err(json_error)?;
+        let request = fhir::booking_request(&body)?;
+        act.patient = Some(request.patient.clone());
+        act.resource = Some(format!("Slot/{}", request.slot_id));
+        act.check_patient(&request.patient)?;
+        let api = state.runtime.booking(act.call_context())?;
+        act.module = Some(api.deployment().module.label.to_string());
+        let appointment = module_call(move || api.book(&request)).await?;
+        act.resource = Some(format!("Appointment/{}", appointment.id));
+        Ok(created(
+            &fhir_base(headers.get(header::HOST), &state.config),
+            &appointment,
+        ))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut act = state.act(&principal, "appointment.read", BOOKERS).await?;
+    act.resource = Some(format!("Appointment/{id}"));
+    let result = async {
+        let api = state.runtime.booking(act.call_context())?;
+        act.module = Some(api.deployment().module.label.to_string());
+        let appointment = module_call(move || api.read(&id)).await?;
+        act.patient = Some(appointment.patient.clone());
+        act.check_patient(&appointment.patient)?;
+        Ok(with_etag(
+            fhir_json(fhir::appointment(&appointment)),
+            appointment.version,
+        ))
+    }
+    .await;
+    act.finish(result).await
+}
+
+/// The NHS number from `patient=…` or `patient:identifier=system|value`.
+pub fn patient_param(params: &HashMap<String, String>) -> Result<String, ApiError> {
+    let value = params
+        .get("patient")
+        .or_else(|| params.get("patient:identifier"))
+        .or_else(|| params.get("subject:identifier"))
+        .or_else(|| params.get("subject"))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                IssueCode::Required,
+                "give the patient: patient=<NHS number>",
+            )
+        })?;
+    Ok(value.rsplit('|').next().unwrap_or(value).to_string())
+}
+
+async fn search_appointments(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let mut act = state.act(&principal, "appointment.search", BOOKERS).await?;
+    let result = async {
+        let patient = patient_param(&params)?;
+        act.patient = Some(patient.clone());
+        act.check_patient(&patient)?;
+        let api = state.runtime.booking(act.call_context())?;
+        act.module = Some(api.deployment().module.label.to_string());
+        let list = module_call(move || api.appointments_for_patient(&patient)).await?;
+        let base = fhir_base(headers.get(header::HOST), &state.config);
+        Ok(fhir_json(fhir::searchset(
+            &base,
+            list.iter().map(fhir::appointment).collect(),
+        )))
+    }
+    .await;
+    act.finish(result).await
+}
+
+/// The version an `If-Match` header asks for, if any.
+pub fn if_match(headers: &HeaderMap) -> Option<u32> {
+    let value = headers.get(header::IF_MATCH)?.to_str().ok()?;
+    value
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .ok()
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let mut act = state.act(&principal, "appointment.update", BOOKERS).await?;
+    act.resource = Some(format!("Appointment/{id}"));
+    let result = async {
+        let Json(body) = body.map_err(json_error)?;
+        if body.get("id").and_then(Value::as_str).is_some_and(|b| b != id) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                IssueCode::Invalid,
+                format!("the body's id is not {id}, the id in the URL"),
+            ));
+        }
+        let change = fhir::appointment_change(&body)?;
+        let api = state.runtime.booking(act.call_context())?;
+        act.module = Some(api.deployment().module.label.to_string());
+        let read_id = id.clone();
+        let current = {
+            let api = state.runtime.booking(act.call_context())?;
+            module_call(move || api.read(&read_id)).await?
+        };
+        act.patient = Some(current.patient.clone());
+        act.check_patient(&current.patient)?;
+        if let Some(expected) = if_match(&headers).filter(|v| *v != current.version) {
+            return Err(ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                IssueCode::Conflict,
+                format!("If-Match asks for version {expected}, but version {} is current: read it again", current.version),
+            ));
+        }
+        let updated = match change {
+            AppointmentChange::Cancel(reason) => {
+                act.detail = Some(format!("cancelled: {reason}"));
+                module_call(move || api.cancel(&id, &reason)).await?
+            }
+            AppointmentChange::Amend(amendment) => module_call(move || api.amend(&id, &amendment)).await?,
+        };
+        Ok(with_etag(fhir_json(fhir::appointment(&updated)), updated.version))
+    }
+    .await;
+    act.finish(result).await
+}
+
+/// A body that is not JSON: 400 with what the parser said.
+pub fn json_error(rejection: JsonRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        IssueCode::Invalid,
+        format!("the body is not valid JSON: {}", rejection.body_text()),
+    )
+}

@@ -1,0 +1,141 @@
+//! The host's configuration: where it listens, where its data lives, which
+//! organisations it serves and which module serves each of their slots, the
+//! limits modules run under, and how callers are identified. Everything has a
+//! default, so `patchbay serve` with no file runs the demo.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::deployment::Limits;
+
+/// The whole configuration (TOML).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// Where the records store and keys live.
+    pub data_dir: PathBuf,
+    /// Seed the demo practices' records (schedules, slots, patients).
+    pub demo: bool,
+    /// The organisations served, by ODS code.
+    pub organisations: BTreeMap<String, Organisation>,
+    /// Limits for every module unless an organisation says otherwise.
+    pub limits: Limits,
+    /// How callers are identified.
+    pub identity: Identity,
+}
+
+/// One organisation and its choice of modules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// Its name.
+    pub name: String,
+    /// The module for each care function, e.g. `scheduling =
+    /// "meridian/scheduling@1.0.0"`: a bundled module's name, or a path to a
+    /// component file written `supplier/name@version=path/to/file.wasm`.
+    #[serde(default)]
+    pub modules: BTreeMap<String, String>,
+    /// Limits for this organisation's modules.
+    #[serde(default)]
+    pub limits: Option<Limits>,
+}
+
+/// How bearer tokens are verified.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Identity {
+    /// The expected `iss` claim.
+    pub issuer: String,
+    /// The expected `aud` claim.
+    pub audience: String,
+    /// A JWKS file with the keys (RS256, ES256) that sign tokens. Without
+    /// one, the host makes a development key pair in the data directory,
+    /// trusts it, and `patchbay token` signs with it.
+    pub jwks_file: Option<PathBuf>,
+    /// A shared secret for HS256 tokens: only with `development = true`.
+    pub hs256_secret: Option<String>,
+    /// Development mode: allows HS256 and says so loudly in the log.
+    pub development: bool,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            issuer: "https://patchbay.local/dev".to_string(),
+            audience: "patchbay".to_string(),
+            jwks_file: None,
+            hs256_secret: None,
+            development: false,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut organisations = BTreeMap::new();
+        let modules = |scheduling: &str| {
+            BTreeMap::from([
+                ("scheduling".to_string(), scheduling.to_string()),
+                (
+                    "prescribing".to_string(),
+                    crate::bundled::NORTHWIND_PRESCRIBING.id.to_string(),
+                ),
+            ])
+        };
+        organisations.insert(
+            crate::demo::ORG.to_string(),
+            Organisation {
+                name: "Riverside Surgery (demo)".to_string(),
+                modules: modules(crate::bundled::MERIDIAN_SCHEDULING.id),
+                limits: None,
+            },
+        );
+        organisations.insert(
+            crate::demo::OTHER_ORG.to_string(),
+            Organisation {
+                name: "Hillside Practice (demo)".to_string(),
+                modules: modules(crate::bundled::BRAMBLE_SCHEDULING.id),
+                limits: None,
+            },
+        );
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            demo: true,
+            organisations,
+            limits: Limits::default(),
+            identity: Identity::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration file; missing keys take their defaults.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+        let config: Config = toml::from_str(&text)
+            .with_context(|| format!("the configuration {} is not valid", path.display()))?;
+        for ods in config.organisations.keys() {
+            let valid =
+                !ods.is_empty() && ods.len() <= 9 && ods.chars().all(|c| c.is_ascii_alphanumeric());
+            anyhow::ensure!(
+                valid,
+                "'{ods}' in {} is not an ODS code: 1 to 9 letters and digits",
+                path.display()
+            );
+        }
+        Ok(config)
+    }
+
+    /// The records store's file.
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("records.db")
+    }
+}

@@ -1,0 +1,120 @@
+//! `patchbay serve`: opens the records store, seeds the demo if asked,
+//! deploys each organisation's modules, and serves the HTTP API until SIGINT
+//! or SIGTERM, letting requests in flight finish.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::bundled;
+use crate::call::now_ms;
+use crate::config::Config;
+use crate::engine::{EngineSettings, Runtime};
+use crate::identity::Verifier;
+use crate::standard::Standard;
+use crate::store::RecordStore;
+
+/// Builds the runtime for a configuration: store, demo seed, deployments.
+pub fn start(config: &Config) -> anyhow::Result<Runtime> {
+    let store = RecordStore::open(&config.database())?;
+    crate::audit::init(&store)?;
+    if config.demo {
+        crate::demo::seed(&store, now_ms()).context("cannot seed the demo practices")?;
+    }
+    let runtime = Runtime::new(store, &EngineSettings::default())?;
+    for (ods, org) in &config.organisations {
+        let limits = org.limits.clone().unwrap_or_else(|| config.limits.clone());
+        for (function, module) in &org.modules {
+            let standard = Standard::from_function(function).with_context(|| {
+                format!("organisation {ods}: '{function}' is not a care function (scheduling or prescribing)")
+            })?;
+            let (id, bytes) =
+                module_bytes(module).with_context(|| format!("organisation {ods}, {function}"))?;
+            let compiled = runtime
+                .compile(id.parse()?, &bytes)
+                .with_context(|| format!("organisation {ods}: module {id}"))?;
+            compiled.shape.check(standard).with_context(|| {
+                format!("organisation {ods}: module {id} cannot serve {function}")
+            })?;
+            let deployment = runtime
+                .prepare(compiled, limits.clone(), Default::default())
+                .with_context(|| format!("organisation {ods}: module {id}"))?;
+            runtime.slots().deploy(ods, deployment)?;
+            tracing::info!(org = %ods, slot = function, module = %id, "deployed");
+        }
+    }
+    Ok(runtime)
+}
+
+/// A module named in the configuration: a bundled module's name, or
+/// `supplier/name@version=path/to/component.wasm`.
+fn module_bytes(spec: &str) -> anyhow::Result<(String, Vec<u8>)> {
+    if let Some((id, path)) = spec.split_once('=') {
+        let path = PathBuf::from(path);
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("cannot read the module {}", path.display()))?;
+        return Ok((id.to_string(), bytes));
+    }
+    let found = bundled::find(spec).with_context(|| {
+        let names: Vec<&str> = bundled::ALL.iter().map(|b| b.id).collect();
+        format!(
+            "'{spec}' is not a bundled module ({}); name a file as supplier/name@version=path/to/module.wasm",
+            names.join(", ")
+        )
+    })?;
+    Ok((found.id.to_string(), found.bytes.to_vec()))
+}
+
+/// Serves the API until a shutdown signal.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = config.clone();
+    let runtime = tokio::task::spawn_blocking(move || start(&started)).await??;
+    let verifier = Verifier::new(&config.identity, &config.data_dir)?;
+    let listen = config.listen;
+    let state = AppState {
+        runtime,
+        verifier: Arc::new(verifier),
+        config: Arc::new(config),
+    };
+    let app = api::router(state);
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!(
+            "cannot listen on {listen}: is another server using it? Choose another with --listen"
+        )
+    })?;
+    tracing::info!(address = %listen, "serving: FHIR at /fhir, CDS Hooks at /cds-services, OpenAPI at /openapi.json");
+    println!(
+        "patchbay is serving on http://{listen} (FHIR base http://{listen}/fhir); Ctrl-C stops it"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server failed")?;
+    tracing::info!("stopped: requests in flight have finished");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
