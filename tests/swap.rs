@@ -130,10 +130,10 @@ fn a_swap_under_load_drops_nothing() {
     let booked = std::sync::Mutex::new(Vec::new());
 
     std::thread::scope(|scope| {
-        for worker in 0..3 {
+        for (worker, patient) in PATIENTS.iter().take(3).enumerate() {
             let (h, stop, calls, booked) = (&h, &stop, &calls, &booked);
+            let patient = patient.nhs_number;
             scope.spawn(move || {
-                let patient = PATIENTS[worker].nhs_number;
                 while !stop.load(Ordering::Relaxed) {
                     let api = h.runtime.booking(h.ctx(ORG)).expect("module");
                     let free = api.find_free_slots(&h.week()).expect("search never fails");

@@ -11,10 +11,13 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
+/// A module call counter's key: module, function, outcome.
+type CallKey = (Arc<str>, &'static str, &'static str);
+
 /// Module call and HTTP request counters.
 #[derive(Default)]
 pub struct Metrics {
-    calls: Mutex<BTreeMap<(Arc<str>, &'static str, &'static str), CallStats>>,
+    calls: Mutex<BTreeMap<CallKey, CallStats>>,
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
 }
 

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::sync::Arc;
 
 use patchbay::bundled::{self, Bundled};

@@ -1,0 +1,617 @@
+//! The HTTP API end to end: the real binary, real HTTP, the real modules.
+//! Each route; each role's allowed and refused actions; organisations kept
+//! apart; bad tokens; malformed requests; unknown patients and invalid NHS
+//! numbers; a module timeout answered 503 while other routes go on; and the
+//! audit trail's tampering detected.
+
+mod support;
+
+use reqwest::Method;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::server::Server;
+
+use patchbay::demo::{OTHER_PATIENT, PATIENTS};
+use patchbay::identity::{DevKey, Role, dev_claims};
+
+const ORG: &str = "Y90001";
+const OTHER_ORG: &str = "Y90002";
+const FAULTY_ORG: &str = "Y90003";
+const NHS: &str = "https://fhir.nhs.uk/Id/nhs-number";
+
+fn body(r: reqwest::blocking::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let text = r.text().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn issue_text(v: &Value) -> String {
+    v["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn appointment(slot_id: &str, patient: &str) -> Value {
+    json!({
+        "resourceType": "Appointment",
+        "status": "booked",
+        "slot": [{"reference": format!("Slot/{slot_id}")}],
+        "description": "Asthma review",
+        "participant": [{"actor": {"identifier": {"system": NHS, "value": patient}}, "status": "accepted"}]
+    })
+}
+
+fn medication_request(
+    patient: &str,
+    code: &str,
+    dose: f64,
+    override_reason: Option<&str>,
+) -> Value {
+    let mut v = json!({
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+        "subject": {"identifier": {"system": NHS, "value": patient}},
+        "dosageInstruction": [{
+            "text": "as directed",
+            "timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": dose, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}]
+        }]
+    });
+    if let Some(reason) = override_reason {
+        v["extension"] =
+            json!([{"url": patchbay::fhir::OVERRIDE_REASON_EXTENSION, "valueString": reason}]);
+    }
+    v
+}
+
+fn free_slots(s: &Server, token: &str) -> Vec<Value> {
+    let (status, bundle) = body(s.get("/fhir/Slot?status=free&_count=40", token));
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["type"], "searchset");
+    bundle["entry"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e["resource"].clone())
+        .collect()
+}
+
+#[test]
+fn the_whole_api() {
+    let s = Server::start();
+    let clinician = s.token("clinician", ORG, None);
+    let receptionist = s.token("receptionist", ORG, None);
+    let patient_token = s.token("patient", ORG, Some(PATIENTS[0].nhs_number));
+    let admin = s.token("admin", ORG, None);
+    let auditor = s.token("auditor", ORG, None);
+    let other_clinician = s.token("clinician", OTHER_ORG, None);
+
+    // Anonymous discovery and health.
+    for path in [
+        "/healthz",
+        "/fhir/metadata",
+        "/cds-services",
+        "/openapi.json",
+        "/.well-known/smart-configuration",
+    ] {
+        let r = s.request(Method::GET, path, None).send().expect("GET");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    let (_, metadata) = body(
+        s.request(Method::GET, "/fhir/metadata", None)
+            .send()
+            .expect("GET"),
+    );
+    assert_eq!(metadata["resourceType"], "CapabilityStatement");
+    assert_eq!(metadata["fhirVersion"], "4.0.1");
+    let (_, openapi) = body(
+        s.request(Method::GET, "/openapi.json", None)
+            .send()
+            .expect("GET"),
+    );
+    assert!(
+        openapi["paths"]["/fhir/Appointment/{id}"]["put"].is_object(),
+        "{openapi}"
+    );
+    assert!(openapi["paths"]["/cds-services/{id}"]["post"].is_object());
+    // Everything else needs a token.
+    let (status, outcome) = body(
+        s.request(Method::GET, "/fhir/Slot", None)
+            .send()
+            .expect("GET"),
+    );
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert!(issue_text(&outcome).contains("Bearer"), "{outcome}");
+
+    // Slot search, booking, read, search by patient.
+    let slots = free_slots(&s, &receptionist);
+    assert!(slots.len() >= 10);
+    assert!(
+        slots
+            .iter()
+            .all(|x| x["status"] == "free" && x["resourceType"] == "Slot")
+    );
+    let slot_id = slots[0]["id"].as_str().expect("id").to_string();
+    let (status, booked) = body(s.post(
+        "/fhir/Appointment",
+        &receptionist,
+        &appointment(&slot_id, PATIENTS[1].nhs_number),
+    ));
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    assert_eq!(booked["status"], "booked");
+    assert_eq!(booked["meta"]["versionId"], "1");
+    assert_eq!(booked["start"], slots[0]["start"]);
+    let id = booked["id"].as_str().expect("id").to_string();
+    let (status, again) = body(s.post(
+        "/fhir/Appointment",
+        &clinician,
+        &appointment(&slot_id, PATIENTS[2].nhs_number),
+    ));
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let (status, read) = body(s.get(&format!("/fhir/Appointment/{id}"), &clinician));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read, booked);
+    let (status, list) = body(s.get(
+        &format!("/fhir/Appointment?patient={}", PATIENTS[1].nhs_number),
+        &receptionist,
+    ));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["total"], 1);
+
+    // Amend, then cancel, with PUT (GP Connect).
+    let mut amended = read.clone();
+    amended["comment"] = json!("Bring inhaler");
+    let (status, after) = body(s.put(&format!("/fhir/Appointment/{id}"), &receptionist, &amended));
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(after["comment"], "Bring inhaler");
+    assert_eq!(after["meta"]["versionId"], "2");
+    let stale = s
+        .request(
+            Method::PUT,
+            &format!("/fhir/Appointment/{id}"),
+            Some(&receptionist),
+        )
+        .header("if-match", "W/\"1\"")
+        .header("content-type", "application/fhir+json")
+        .body(amended.to_string())
+        .send()
+        .expect("PUT");
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    let mut cancel = after.clone();
+    cancel["status"] = json!("cancelled");
+    let (status, missing_reason) =
+        body(s.put(&format!("/fhir/Appointment/{id}"), &receptionist, &cancel));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{missing_reason}");
+    cancel["cancelationReason"] = json!({"text": "Patient called to cancel"});
+    let (status, cancelled) =
+        body(s.put(&format!("/fhir/Appointment/{id}"), &receptionist, &cancel));
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+    let (status, twice) = body(s.put(&format!("/fhir/Appointment/{id}"), &receptionist, &cancel));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{twice}");
+
+    // Patient role: own appointments only.
+    let (status, own) = body(s.post(
+        "/fhir/Appointment",
+        &patient_token,
+        &appointment(slots[1]["id"].as_str().expect("id"), PATIENTS[0].nhs_number),
+    ));
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    let (status, _) = body(s.post(
+        "/fhir/Appointment",
+        &patient_token,
+        &appointment(slots[2]["id"].as_str().expect("id"), PATIENTS[3].nhs_number),
+    ));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = body(s.get(&format!("/fhir/Appointment/{id}"), &patient_token));
+    assert_eq!(status, StatusCode::FORBIDDEN, "someone else's appointment");
+    let (status, _) = body(s.get(
+        &format!("/fhir/Appointment/{}", own["id"].as_str().expect("id")),
+        &patient_token,
+    ));
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = body(s.get(
+        &format!("/fhir/Appointment?patient={}", PATIENTS[3].nhs_number),
+        &patient_token,
+    ));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Prescribing: clinicians only.
+    let warfarin_patient = PATIENTS[2].nhs_number;
+    let (status, refused) = body(s.post(
+        "/fhir/MedicationRequest",
+        &clinician,
+        &medication_request(warfarin_patient, "387207008", 400.0, None),
+    ));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(issue_text(&refused).to_lowercase().contains("warfarin"));
+    let (status, issued) = body(s.post(
+        "/fhir/MedicationRequest",
+        &clinician,
+        &medication_request(
+            warfarin_patient,
+            "387207008",
+            400.0,
+            Some("Agreed with haematology"),
+        ),
+    ));
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    assert_eq!(issued["status"], "active");
+    assert_eq!(
+        issued["extension"][0]["valueString"],
+        "Agreed with haematology"
+    );
+    assert_eq!(issued["requester"]["reference"], "Practitioner/clinician-1");
+    let rx = issued["id"].as_str().expect("id").to_string();
+    let (status, _) = body(s.get(&format!("/fhir/MedicationRequest/{rx}"), &clinician));
+    assert_eq!(status, StatusCode::OK);
+    let (status, active) = body(s.get(
+        &format!("/fhir/MedicationRequest?patient={warfarin_patient}&status=active"),
+        &clinician,
+    ));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(active["total"], 2);
+    let (status, cancelled_rx) = body(s.put(
+        &format!("/fhir/MedicationRequest/{rx}"),
+        &clinician,
+        &json!({"resourceType": "MedicationRequest", "status": "cancelled", "statusReason": {"text": "Pain settled"}}),
+    ));
+    assert_eq!(status, StatusCode::OK, "{cancelled_rx}");
+    assert_eq!(cancelled_rx["status"], "cancelled");
+    for token in [&receptionist, &patient_token, &admin, &auditor] {
+        let (status, _) = body(s.post(
+            "/fhir/MedicationRequest",
+            token,
+            &medication_request(PATIENTS[0].nhs_number, "387517004", 500.0, None),
+        ));
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+
+    // CDS Hooks.
+    let (_, discovery) = body(
+        s.request(Method::GET, "/cds-services", None)
+            .send()
+            .expect("GET"),
+    );
+    let hooks: Vec<&str> = discovery["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter_map(|x| x["hook"].as_str())
+        .collect();
+    assert_eq!(hooks, vec!["order-select", "order-sign"]);
+    let call = json!({
+        "hook": "order-sign",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {"userId": "Practitioner/clinician-1", "patientId": PATIENTS[1].nhs_number,
+            "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [
+                {"resource": medication_request(PATIENTS[1].nhs_number, "372687004", 500.0, None)}
+            ]}}
+    });
+    let (status, cards) = body(s.post("/cds-services/medication-order-sign", &clinician, &call));
+    assert_eq!(status, StatusCode::OK, "{cards}");
+    let card = &cards["cards"][0];
+    assert_eq!(card["indicator"], "critical", "{cards}");
+    assert!(card["summary"].as_str().expect("summary").len() < 140);
+    assert!(card["source"]["label"].is_string());
+    assert!(card["uuid"].is_string());
+    let (status, _) = body(s.post("/cds-services/medication-order-sign", &receptionist, &call));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = body(s.post("/cds-services/no-such-service", &clinician, &call));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Admin and auditor routes.
+    let (status, slots_admin) = body(s.get("/admin/slots", &admin));
+    assert_eq!(status, StatusCode::OK);
+    let modules: Vec<&str> = slots_admin["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .filter_map(|x| x["module"].as_str())
+        .collect();
+    assert_eq!(
+        modules,
+        vec!["meridian/scheduling@1.0.0", "northwind/prescribing@1.0.0"]
+    );
+    assert_eq!(
+        s.get("/admin/slots", &clinician).status(),
+        StatusCode::FORBIDDEN
+    );
+    let metrics = s.get("/metrics", &admin).text().expect("metrics");
+    assert!(
+        metrics.contains("patchbay_http_requests_total"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("patchbay_module_calls_total{module=\"meridian/scheduling@1.0.0\",function=\"book\",outcome=\"ok\"}"), "{metrics}");
+    assert_eq!(
+        s.get("/metrics", &clinician).status(),
+        StatusCode::FORBIDDEN
+    );
+    let (status, trail) = body(s.get("/audit?action=appointment", &auditor));
+    assert_eq!(status, StatusCode::OK);
+    let entries = trail["entries"].as_array().expect("entries");
+    assert!(entries.iter().any(|e| e["action"] == "appointment.book"
+        && e["outcome"] == "success"
+        && e["module"] == "meridian/scheduling@1.0.0"
+        && e["role"] == "receptionist"
+        && e["patient"] == PATIENTS[1].nhs_number));
+    assert!(entries.iter().any(|e| e["action"] == "appointment.book"
+        && e["outcome"].as_str().unwrap_or("").starts_with("409")));
+    let (_, rx_trail) = body(s.get("/audit?action=medication-request.issue", &auditor));
+    assert!(
+        rx_trail["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["detail"] == "override reason: Agreed with haematology")
+    );
+    assert_eq!(s.get("/audit", &clinician).status(), StatusCode::FORBIDDEN);
+    // Refusals are audited too.
+    let (_, forbidden) = body(s.get("/audit?action=medication-request", &auditor));
+    assert!(
+        forbidden["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["outcome"].as_str().unwrap_or("").starts_with("403"))
+    );
+
+    // Another organisation sees none of this.
+    let (status, _) = body(s.get(&format!("/fhir/Appointment/{id}"), &other_clinician));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = body(s.get(&format!("/fhir/MedicationRequest/{rx}"), &other_clinician));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, their_list) = body(s.get(
+        &format!("/fhir/Appointment?patient={}", PATIENTS[1].nhs_number),
+        &other_clinician,
+    ));
+    assert_eq!(their_list["total"], 0);
+    let other_auditor = s.token("auditor", OTHER_ORG, None);
+    let (_, their_trail) = body(s.get("/audit", &other_auditor));
+    assert!(
+        their_trail["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .all(|e| e["org"] == OTHER_ORG)
+    );
+    // An organisation the host does not serve.
+    assert_eq!(
+        s.get("/fhir/Slot", &s.token("clinician", "X99999", None))
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_answer() {
+    let s = Server::start();
+    let clinician = s.token("clinician", ORG, None);
+    let slot = free_slots(&s, &clinician)[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    let malformed = s
+        .request(Method::POST, "/fhir/Appointment", Some(&clinician))
+        .header("content-type", "application/json")
+        .body("{\"resourceType\": \"Appointment\", ")
+        .send()
+        .expect("POST");
+    let (status, outcome) = body(malformed);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(issue_text(&outcome).contains("not valid JSON"), "{outcome}");
+
+    let (status, outcome) = body(s.post(
+        "/fhir/Appointment",
+        &clinician,
+        &json!({"resourceType": "Patient"}),
+    ));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        issue_text(&outcome).contains("expected a Appointment resource")
+            || issue_text(&outcome).contains("Appointment"),
+        "{outcome}"
+    );
+
+    let (status, outcome) = body(s.post(
+        "/fhir/Appointment",
+        &clinician,
+        &appointment(&slot, "9434765918"),
+    ));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{outcome}");
+    assert!(issue_text(&outcome).contains("check digit"), "{outcome}");
+    let (status, outcome) = body(s.post(
+        "/fhir/Appointment",
+        &clinician,
+        &appointment(&slot, OTHER_PATIENT.nhs_number),
+    ));
+    assert_eq!(status, StatusCode::NOT_FOUND, "unknown patient: {outcome}");
+    let (status, _) = body(s.post(
+        "/fhir/Appointment",
+        &clinician,
+        &appointment("no-such-slot", PATIENTS[0].nhs_number),
+    ));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = body(s.get("/fhir/Appointment/no-such-appointment", &clinician));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, outcome) = body(s.get("/fhir/Slot?start=ge2026-13-45", &clinician));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        issue_text(&outcome).contains("not a FHIR date"),
+        "{outcome}"
+    );
+    let (status, _) = body(s.post(
+        "/fhir/MedicationRequest",
+        &clinician,
+        &medication_request("9434765918", "387517004", 500.0, None),
+    ));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = body(s.post(
+        "/fhir/MedicationRequest",
+        &clinician,
+        &medication_request(OTHER_PATIENT.nhs_number, "387517004", 500.0, None),
+    ));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, outcome) = body(s.get("/fhir/Nothing", &clinician));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    // None of it booked anything.
+    assert!(
+        free_slots(&s, &clinician)
+            .iter()
+            .any(|x| x["id"] == slot.as_str())
+    );
+}
+
+#[test]
+fn bad_tokens_get_401_with_the_reason() {
+    let s = Server::start();
+    let identity = patchbay::config::Identity::default();
+    let key = DevKey::load(&s.data_dir).expect("the server's dev key");
+    let check = |token: &str, expect: &str| {
+        let (status, outcome) = body(s.get("/fhir/Slot", token));
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{outcome}");
+        assert!(
+            issue_text(&outcome).contains(expect),
+            "expected '{expect}' in {outcome}"
+        );
+    };
+    check("not-a-token", "malformed");
+    let mut expired = dev_claims(&identity, "u", ORG, vec![Role::Clinician], None, 60);
+    expired.exp -= 7200;
+    check(&key.sign(&expired).expect("sign"), "expired");
+    let mut audience = dev_claims(&identity, "u", ORG, vec![Role::Clinician], None, 60);
+    audience.aud = "someone-else".into();
+    check(&key.sign(&audience).expect("sign"), "audience");
+    let stranger_dir =
+        std::env::temp_dir().join(format!("patchbay-stranger-{}", patchbay::store::new_id()));
+    let stranger = DevKey::load_or_create(&stranger_dir).expect("key");
+    check(
+        &stranger
+            .sign(&dev_claims(
+                &identity,
+                "u",
+                ORG,
+                vec![Role::Clinician],
+                None,
+                60,
+            ))
+            .expect("sign"),
+        "signature",
+    );
+    let _ = std::fs::remove_dir_all(stranger_dir);
+    // An HS256 token is refused outside development mode.
+    let hs = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &dev_claims(&identity, "u", ORG, vec![Role::Clinician], None, 60),
+        &jsonwebtoken::EncodingKey::from_secret(b"guess"),
+    )
+    .expect("sign");
+    check(&hs, "HS256");
+    // And a good one works.
+    assert_eq!(
+        s.get(
+            "/fhir/Slot",
+            &key.sign(&dev_claims(
+                &identity,
+                "u",
+                ORG,
+                vec![Role::Clinician],
+                None,
+                60
+            ))
+            .expect("sign")
+        )
+        .status(),
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn a_module_timeout_is_503_while_other_routes_go_on() {
+    let s = Server::start();
+    let faulty = s.token("clinician", FAULTY_ORG, None);
+    let clinician = s.token("clinician", ORG, None);
+    std::thread::scope(|scope| {
+        let looping = scope.spawn(|| body(s.get("/fhir/Slot?schedule=loop", &faulty)));
+        let started = std::time::Instant::now();
+        let mut served = 0;
+        while started.elapsed() < std::time::Duration::from_millis(150) {
+            assert_eq!(
+                s.get("/fhir/Slot?_count=1", &clinician).status(),
+                StatusCode::OK
+            );
+            served += 1;
+        }
+        let (status, outcome) = looping.join().expect("thread");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{outcome}");
+        assert_eq!(outcome["issue"][0]["code"], "timeout");
+        assert!(issue_text(&outcome).contains("200 ms"), "{outcome}");
+        assert!(served > 0);
+    });
+    let (status, outcome) = body(s.get("/fhir/Slot?schedule=trap", &faulty));
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{outcome}");
+    let (status, _) = body(s.get("/fhir/Slot?schedule=hog", &faulty));
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    // The faulty practice has no prescribing module: 503, said plainly.
+    let (status, outcome) = body(s.get(
+        &format!("/fhir/MedicationRequest?patient={}", PATIENTS[0].nhs_number),
+        &faulty,
+    ));
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        issue_text(&outcome).contains("no prescribing module"),
+        "{outcome}"
+    );
+    let metrics = s
+        .get("/metrics", &s.token("admin", ORG, None))
+        .text()
+        .expect("metrics");
+    assert!(metrics.contains("outcome=\"timeout\"} 1"), "{metrics}");
+    assert!(metrics.contains("outcome=\"trap\"} 1"), "{metrics}");
+}
+
+#[test]
+fn audit_tampering_is_detected() {
+    let s = Server::start();
+    let clinician = s.token("clinician", ORG, None);
+    for _ in 0..3 {
+        assert_eq!(
+            s.get("/fhir/Slot?_count=1", &clinician).status(),
+            StatusCode::OK
+        );
+    }
+    let (ok, text) = s.audit_verify();
+    assert!(ok, "{text}");
+    assert!(text.contains("intact: 3 entries"), "{text}");
+
+    let db = rusqlite::Connection::open(s.data_dir.join("records.db")).expect("open");
+    db.execute("UPDATE audit SET user = 'someone-else' WHERE seq = 2", [])
+        .expect("tamper");
+    let (ok, text) = s.audit_verify();
+    assert!(!ok, "{text}");
+    assert!(text.contains("BROKEN at entry 2"), "{text}");
+    assert!(text.contains("changed"), "{text}");
+
+    db.execute("UPDATE audit SET user = 'clinician-1' WHERE seq = 2", [])
+        .expect("restore");
+    assert!(s.audit_verify().0);
+    db.execute("DELETE FROM audit WHERE seq = 2", [])
+        .expect("remove");
+    let (ok, text) = s.audit_verify();
+    assert!(!ok);
+    assert!(
+        text.contains("BROKEN at entry 2") && text.contains("missing"),
+        "{text}"
+    );
+}

@@ -1,0 +1,208 @@
+//! Runs the real `patchbay` binary on a free loopback port with its own data
+//! directory, and talks to it over real HTTP.
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use patchbay::bundled::built_path;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+
+/// A running server, stopped when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    /// Its configuration file.
+    pub config: PathBuf,
+    client: Client,
+}
+
+/// The binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_patchbay")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Server {
+    /// Starts the server: the demo practices, plus practice Y90003 served by
+    /// the faulty fixture with a 200 ms deadline.
+    pub fn start() -> Server {
+        let dir = std::env::temp_dir().join(format!("patchbay-e2e-{}", uuid()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let port = free_port();
+        let faulty = built_path("faulty_scheduling");
+        let config = dir.join("patchbay.toml");
+        let mut file = std::fs::File::create(&config).expect("config");
+        write!(
+            file,
+            r#"
+listen = "127.0.0.1:{port}"
+data_dir = "{data}"
+
+[organisations.Y90001]
+name = "Riverside Surgery (demo)"
+modules = {{ scheduling = "meridian/scheduling@1.0.0", prescribing = "northwind/prescribing@1.0.0" }}
+
+[organisations.Y90002]
+name = "Hillside Practice (demo)"
+modules = {{ scheduling = "bramble/scheduling@2.1.0", prescribing = "northwind/prescribing@1.0.0" }}
+
+[organisations.Y90003]
+name = "Test practice with a faulty module"
+modules = {{ scheduling = "testing/faulty-scheduling@0.1.0={faulty}" }}
+limits = {{ memory_bytes = 16777216, deadline = 200 }}
+"#,
+            data = dir.join("data").display(),
+            faulty = faulty.display()
+        )
+        .expect("write config");
+        let log = std::fs::File::create(dir.join("server.log")).expect("log");
+        let child = Command::new(binary())
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start patchbay serve");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir: dir.join("data"),
+            config,
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = self.client.get(format!("{}/healthz", self.base)).send()
+                && r.status().is_success()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not become ready:\n{}", self.log());
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(
+            self.data_dir
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("server.log"),
+        )
+        .unwrap_or_default()
+    }
+
+    /// A development token from `patchbay token`.
+    pub fn token(&self, role: &str, org: &str, nhs_number: Option<&str>) -> String {
+        let mut cmd = Command::new(binary());
+        cmd.args([
+            "token",
+            "--role",
+            role,
+            "--org",
+            org,
+            "--user",
+            &format!("{role}-1"),
+            "--config",
+        ])
+        .arg(&self.config);
+        if let Some(n) = nhs_number {
+            cmd.args(["--nhs-number", n]);
+        }
+        let out = cmd.output().expect("patchbay token");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A request with an optional bearer token.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> RequestBuilder {
+        let builder = self.client.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    /// GET with a token.
+    pub fn get(&self, path: &str, token: &str) -> Response {
+        self.request(reqwest::Method::GET, path, Some(token))
+            .send()
+            .expect("GET")
+    }
+
+    /// POST JSON with a token.
+    pub fn post(&self, path: &str, token: &str, body: &serde_json::Value) -> Response {
+        self.request(reqwest::Method::POST, path, Some(token))
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .expect("POST")
+    }
+
+    /// PUT JSON with a token.
+    pub fn put(&self, path: &str, token: &str, body: &serde_json::Value) -> Response {
+        self.request(reqwest::Method::PUT, path, Some(token))
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .expect("PUT")
+    }
+
+    /// Runs `patchbay audit verify` on the server's data.
+    pub fn audit_verify(&self) -> (bool, String) {
+        let out = Command::new(binary())
+            .args(["audit", "verify", "--config"])
+            .arg(&self.config)
+            .output()
+            .expect("patchbay audit verify");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = self.data_dir.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn uuid() -> String {
+    format!("{}-{}", std::process::id(), patchbay::store::new_id())
+}
