@@ -615,3 +615,27 @@ fn audit_tampering_is_detected() {
         "{text}"
     );
 }
+
+#[test]
+fn shutdown_lets_requests_in_flight_finish() {
+    let mut s = Server::start();
+    let faulty = s.token("clinician", FAULTY_ORG, None);
+    let request = s.request(Method::GET, "/fhir/Slot?schedule=loop", Some(&faulty));
+    std::thread::scope(|scope| {
+        // A request that takes its module's whole 200 ms deadline.
+        let in_flight =
+            scope.spawn(move || request.send().expect("answered, not dropped").status());
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        let status = s.terminate();
+        assert!(status.success(), "exit: {status:?}\n{}", s.log());
+        assert_eq!(
+            in_flight.join().expect("thread"),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    });
+    assert!(
+        s.log().contains("requests in flight have finished"),
+        "{}",
+        s.log()
+    );
+}

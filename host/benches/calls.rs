@@ -89,6 +89,29 @@ fn benches(c: &mut Criterion) {
             black_box(api.find_free_slots(&noop).expect("noop"))
         })
     });
+    // The engine's share alone: a store, a fresh instance from the
+    // pre-instantiated component, the call; no transaction, no pool.
+    let faulty = runtime
+        .active(demo::OTHER_ORG, patchbay::Standard::Scheduling)
+        .expect("deployed");
+    let patchbay::deployment::Pre::Scheduling(pre) = &faulty.pre else {
+        panic!("scheduling")
+    };
+    trivial.bench_function("instantiate+call", |b| {
+        b.iter(|| {
+            let db = runtime.records().connection().expect("connection");
+            let log = patchbay::module_log::ModuleLog::new(faulty.module.label.clone());
+            let state = patchbay::call::CallState::new(ctx(demo::OTHER_ORG, now), db, &faulty, log);
+            let mut store = state.into_store(&runtime, faulty.limits.deadline);
+            let instance = pre.instantiate(&mut store).expect("instantiate");
+            black_box(
+                instance
+                    .care_scheduling_booking()
+                    .call_find_free_slots(&mut store, &noop)
+                    .expect("call"),
+            )
+        })
+    });
     trivial.finish();
 
     let mut search = c.benchmark_group("slot-search");

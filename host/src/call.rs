@@ -136,6 +136,36 @@ pub struct CallState {
     limiter: MemoryLimiter,
 }
 
+impl CallState {
+    /// The state of one call of a deployment: its WASI context (what the
+    /// grants open, stderr to the log) and its memory limit.
+    pub fn new(
+        ctx: CallContext,
+        db: PooledConnection,
+        deployment: &Deployment,
+        log: ModuleLog,
+    ) -> CallState {
+        CallState {
+            ctx,
+            db,
+            wasi: crate::interfaces::wasi::context(&deployment.grants, log),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter {
+                limit_bytes: deployment.limits.memory_bytes,
+                denied: false,
+            },
+        }
+    }
+
+    /// A store for this state, with its memory limiter and deadline set.
+    pub fn into_store(self, runtime: &Runtime, deadline: std::time::Duration) -> Store<CallState> {
+        let mut store = Store::new(runtime.engine(), self);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(runtime.deadline_ticks(deadline));
+        store
+    }
+}
+
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -209,21 +239,8 @@ pub fn invoke<P, R>(
     })?;
 
     let log = ModuleLog::new(module.clone());
-    let wasi = crate::interfaces::wasi::context(&deployment.grants, log.clone());
-    let limits = &deployment.limits;
-    let state = CallState {
-        ctx: ctx.clone(),
-        db,
-        wasi,
-        table: ResourceTable::new(),
-        limiter: MemoryLimiter {
-            limit_bytes: limits.memory_bytes,
-            denied: false,
-        },
-    };
-    let mut store = Store::new(runtime.engine(), state);
-    store.limiter(|s| &mut s.limiter);
-    store.set_epoch_deadline(runtime.deadline_ticks(limits.deadline));
+    let mut store = CallState::new(ctx.clone(), db, deployment, log.clone())
+        .into_store(runtime, deployment.limits.deadline);
 
     let result = instantiate(&mut store).and_then(|instance| call(&instance, &mut store));
     log.finish();

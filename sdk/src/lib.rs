@@ -23,6 +23,11 @@ pub mod coding;
 pub mod nhs;
 pub mod time;
 
+/// The README's complete module, compiled as a doctest so it stays true.
+#[cfg(all(doctest, feature = "scheduling"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
+
 #[cfg(any(feature = "scheduling", feature = "prescribing"))]
 #[doc(hidden)]
 pub use wit_bindgen;

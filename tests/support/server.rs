@@ -179,6 +179,16 @@ limits = {{ memory_bytes = 16777216, deadline = 200 }}
             .expect("PUT")
     }
 
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        self.child.wait().expect("wait for the server")
+    }
+
     /// Runs `patchbay audit verify` on the server's data.
     pub fn audit_verify(&self) -> (bool, String) {
         let out = Command::new(binary())
