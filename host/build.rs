@@ -17,6 +17,9 @@ const PACKAGES: &[&str] = &[
     "faulty-scheduling",
     "wrong-world",
     "stray-import",
+    "double-booker",
+    "panicky-scheduling",
+    "never-critical",
 ];
 
 fn main() {

@@ -28,6 +28,8 @@ pub struct Config {
     pub limits: Limits,
     /// How callers are identified.
     pub identity: Identity,
+    /// The supplier keys whose signed packages this host accepts.
+    pub trust: crate::package::Trust,
 }
 
 /// One organisation and its choice of modules.
@@ -37,8 +39,10 @@ pub struct Organisation {
     /// Its name.
     pub name: String,
     /// The module for each care function, e.g. `scheduling =
-    /// "meridian/scheduling@1.0.0"`: a bundled module's name, or a path to a
-    /// component file written `supplier/name@version=path/to/file.wasm`.
+    /// "meridian/scheduling@1.0.0"`: a bundled module's name; a signed
+    /// package file (`path/to/module.carepkg`); or, with
+    /// `trust.allow_unsigned`, a bare component written
+    /// `supplier/name@version=path/to/file.wasm`.
     #[serde(default)]
     pub modules: BTreeMap<String, String>,
     /// Limits for this organisation's modules.
@@ -111,6 +115,7 @@ impl Default for Config {
             organisations,
             limits: Limits::default(),
             identity: Identity::default(),
+            trust: crate::package::Trust::default(),
         }
     }
 }

@@ -66,6 +66,11 @@ pub const OTHER_PATIENT: DemoPatient = DemoPatient {
     birth_date: "1990-12-01",
 };
 
+/// SNOMED CT: warfarin (substance), patient three's current medication.
+pub const WARFARIN: &str = "372756006";
+/// SNOMED CT: simvastatin (substance), patient four's current medication.
+pub const SIMVASTATIN: &str = "387584000";
+
 /// The SNOMED CT code of the service the demo schedules offer: General
 /// practice.
 pub const GENERAL_PRACTICE: &str = "394814009";
@@ -76,9 +81,9 @@ pub const DAYS_AHEAD: i64 = 14;
 /// Seeds both demo practices (idempotent), with slots from the start of
 /// `now`'s day to [`DAYS_AHEAD`] days ahead.
 pub fn seed(store: &RecordStore, now: i64) -> anyhow::Result<()> {
+    seed_organisation(store, ORG, "Riverside Surgery (demo)", now)?;
     let mut conn = store.connection()?;
     let tx = conn.transaction().context("cannot seed the demo")?;
-    seed_practice(&tx, ORG, "Riverside Surgery (demo)", &PATIENTS, now)?;
     seed_practice(
         &tx,
         OTHER_ORG,
@@ -86,18 +91,34 @@ pub fn seed(store: &RecordStore, now: i64) -> anyhow::Result<()> {
         &[OTHER_PATIENT],
         now,
     )?;
+    tx.commit().context("cannot seed the demo")?;
+    Ok(())
+}
+
+/// Seeds one organisation like the demo practice: its schedules and slots,
+/// the [`PATIENTS`], patient two's penicillin allergy, and patient three's
+/// warfarin and patient four's simvastatin (idempotent).
+pub fn seed_organisation(
+    store: &RecordStore,
+    org: &str,
+    name: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut conn = store.connection()?;
+    let tx = conn.transaction().context("cannot seed the demo")?;
+    seed_practice(&tx, org, name, &PATIENTS, now)?;
     let recorded = now - 400 * patchbay_sdk::time::DAY;
     tx.execute(
         "INSERT OR IGNORE INTO allergies (org, id, patient, code_system, code, code_display, criticality, \
          reaction, recorded_ms) VALUES (?1, 'demo-allergy-1', ?2, ?3, '91936005', 'Allergy to penicillin', \
          'high', 'Anaphylaxis', ?4)",
-        params![ORG, PATIENTS[1].nhs_number, patchbay_sdk::coding::SNOMED_CT, recorded],
+        params![org, PATIENTS[1].nhs_number, patchbay_sdk::coding::SNOMED_CT, recorded],
     )?;
     let current = [
         (
             "demo-rx-1",
             PATIENTS[2].nhs_number,
-            "372756006",
+            WARFARIN,
             "Warfarin",
             5.0,
             "5 mg once a day",
@@ -105,7 +126,7 @@ pub fn seed(store: &RecordStore, now: i64) -> anyhow::Result<()> {
         (
             "demo-rx-2",
             PATIENTS[3].nhs_number,
-            "387584000",
+            SIMVASTATIN,
             "Simvastatin",
             40.0,
             "40 mg at night",
@@ -118,7 +139,7 @@ pub fn seed(store: &RecordStore, now: i64) -> anyhow::Result<()> {
              authored_ms, requester_kind, requester_id, requester_display, version, updated_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'mg', 1, 0, 'active', 'order', ?9, 'Practitioner', \
              'demo-gp', 'Duty GP (demo)', 1, ?9)",
-            params![ORG, id, patient, patchbay_sdk::coding::SNOMED_CT, code, display, text, dose, recorded],
+            params![org, id, patient, patchbay_sdk::coding::SNOMED_CT, code, display, text, dose, recorded],
         )?;
     }
     tx.commit().context("cannot seed the demo")?;

@@ -10,7 +10,7 @@ use crate::module::{LoadError, Module};
 use crate::standard::Standard;
 
 /// What a deployment's calls may use.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// The most linear memory one instance may have, in bytes.

@@ -1,5 +1,5 @@
 //! The `patchbay` command: serve the API, make development tokens, verify the
-//! audit trail, inspect modules.
+//! audit trail, inspect, package, sign, verify and conformance-test modules.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use patchbay::audit::{self, Verdict};
 use patchbay::config::Config;
 use patchbay::identity::{DevKey, Role, dev_claims};
+use patchbay::package::{Package, SupplierKey};
 use patchbay::{RecordStore, inspect};
 
 /// Patchbay: run supplier modules against open care standards, and swap them
@@ -66,6 +67,58 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Make a supplier's ed25519 signing key: KEY (secret) and KEY.pub.
+    Keygen {
+        /// Where to write the secret key; the public key goes beside it, .pub.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Build a package from a component and a manifest (TOML), signed with a
+    /// supplier key. Checks the component implements the manifest's world.
+    Package {
+        /// The component (.wasm).
+        #[arg(long)]
+        component: PathBuf,
+        /// The manifest (TOML): supplier, name, version, world, description,
+        /// grants, limits.
+        #[arg(long)]
+        manifest: PathBuf,
+        /// The supplier's secret key (from `patchbay keygen`); without it the
+        /// package is unsigned.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Where to write the package (.carepkg).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a package: its signature against the trusted supplier keys, and
+    /// its component against its manifest's world.
+    Verify {
+        /// The package (.carepkg).
+        package: PathBuf,
+        /// A trusted key, as supplier=BASE64 (repeatable); added to the
+        /// configuration's [trust.suppliers].
+        #[arg(long = "trust")]
+        trust: Vec<String>,
+        /// The configuration file, for its [trust] section.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run a standard's conformance suite on a package or component, in a
+    /// scratch store. Exits non-zero if any check fails.
+    Conformance {
+        /// The package (.carepkg) or component (.wasm).
+        file: PathBuf,
+        /// For a bare component: its name, supplier/name@version.
+        #[arg(long, default_value = "unknown/module@0.0.0")]
+        id: String,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Also write the report as JUnit XML here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
     },
     /// Show which standard a component implements, what it imports, its size
     /// and hash; or why it fits none (and exit non-zero).
@@ -183,6 +236,121 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Keygen { out } => {
+            let key = SupplierKey::generate();
+            key.save(&out)?;
+            println!("secret key: {} (keep it private)", out.display());
+            println!(
+                "public key: {} = {}",
+                out.with_extension("pub").display(),
+                key.public_key()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Package {
+            component,
+            manifest,
+            key,
+            out,
+        } => {
+            let bytes = std::fs::read(&component)
+                .with_context(|| format!("cannot read {}", component.display()))?;
+            let text = std::fs::read_to_string(&manifest)
+                .with_context(|| format!("cannot read {}", manifest.display()))?;
+            let key = key.map(|k| SupplierKey::load(&k)).transpose()?;
+            let package = Package::build(&text, &bytes, key.as_ref())?;
+            let parsed = package.manifest()?;
+            let module = patchbay::Module::compile(
+                &wasmtime::Engine::default(),
+                parsed.module_id()?,
+                &bytes,
+            )?;
+            let verified = patchbay::package::Verified {
+                manifest: parsed,
+                component: bytes,
+                signed_by: None,
+            };
+            verified.check_world(&module.shape)?;
+            std::fs::write(&out, serde_json::to_string_pretty(&package)?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!(
+                "packaged {} ({}) into {}{}",
+                module.id,
+                module.standard.world(),
+                out.display(),
+                if key.is_some() {
+                    ", signed"
+                } else {
+                    ", UNSIGNED"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify {
+            package,
+            trust,
+            config,
+        } => {
+            let mut trusted = load(config, None)?.trust;
+            for entry in trust {
+                let (supplier, key) = entry
+                    .split_once('=')
+                    .with_context(|| format!("--trust takes supplier=BASE64KEY, not '{entry}'"))?;
+                trusted
+                    .suppliers
+                    .entry(supplier.to_string())
+                    .or_default()
+                    .push(key.to_string());
+            }
+            let text = std::fs::read_to_string(&package)
+                .with_context(|| format!("cannot read {}", package.display()))?;
+            let verified = Package::parse(&text)?.verify(&trusted, false)?;
+            let module = patchbay::Module::compile(
+                &wasmtime::Engine::default(),
+                verified.manifest.module_id()?,
+                &verified.component,
+            )?;
+            verified.check_world(&module.shape)?;
+            println!(
+                "verified: {} implements {}, signed by trusted key {}",
+                module.id,
+                module.standard.world(),
+                verified.signed_by.unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Conformance {
+            file,
+            id,
+            json,
+            junit,
+        } => {
+            let (id, bytes) = if file.extension().is_some_and(|e| e == "carepkg") {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let package = Package::parse(&text)?;
+                (package.manifest()?.module_id()?, package.component()?)
+            } else {
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                (id.parse()?, bytes)
+            };
+            let report = patchbay::conformance::run(id, &bytes)?;
+            print!("{}", report.text());
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if let Some(path) = junit {
+                std::fs::write(&path, report.junit())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Inspect { file, json } => {
             let engine = wasmtime::Engine::default();

@@ -2,7 +2,6 @@
 //! deploys each organisation's modules, and serves the HTTP API until SIGINT
 //! or SIGTERM, letting requests in flight finish.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -31,11 +30,9 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
             let standard = Standard::from_function(function).with_context(|| {
                 format!("organisation {ods}: '{function}' is not a care function (scheduling or prescribing)")
             })?;
-            let (id, bytes) =
-                module_bytes(module).with_context(|| format!("organisation {ods}, {function}"))?;
-            let compiled = runtime
-                .compile(id.parse()?, &bytes)
-                .with_context(|| format!("organisation {ods}: module {id}"))?;
+            let compiled = load_module(&runtime, module, &config.trust)
+                .with_context(|| format!("organisation {ods}, {function}"))?;
+            let id = compiled.id.to_string();
             compiled.shape.check(standard).with_context(|| {
                 format!("organisation {ods}: module {id} cannot serve {function}")
             })?;
@@ -49,23 +46,43 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
     Ok(runtime)
 }
 
-/// A module named in the configuration: a bundled module's name, or
-/// `supplier/name@version=path/to/component.wasm`.
-fn module_bytes(spec: &str) -> anyhow::Result<(String, Vec<u8>)> {
+/// Compiles a module named in the configuration: a bundled module's name; a
+/// signed package (`.carepkg`), verified against the trusted supplier keys
+/// and its manifest's world; or, in development mode only, a bare component
+/// written `supplier/name@version=path/to/component.wasm`.
+fn load_module(
+    runtime: &Runtime,
+    spec: &str,
+    trust: &crate::package::Trust,
+) -> anyhow::Result<Arc<crate::module::Module>> {
+    if spec.ends_with(".carepkg") {
+        let text = std::fs::read_to_string(spec)
+            .with_context(|| format!("cannot read the package {spec}"))?;
+        let verified =
+            crate::package::Package::parse(&text)?.verify(trust, trust.allow_unsigned)?;
+        return verified.compile(runtime);
+    }
     if let Some((id, path)) = spec.split_once('=') {
-        let path = PathBuf::from(path);
-        let bytes = std::fs::read(&path)
-            .with_context(|| format!("cannot read the module {}", path.display()))?;
-        return Ok((id.to_string(), bytes));
+        anyhow::ensure!(
+            trust.allow_unsigned,
+            "{path} is a bare component, not a signed package: package and sign it (patchbay package), or set trust.allow_unsigned = true for development"
+        );
+        tracing::warn!(
+            module = id,
+            "DEVELOPMENT MODE: serving an UNSIGNED component from {path}"
+        );
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read the module {path}"))?;
+        return Ok(runtime.compile(id.parse()?, &bytes)?);
     }
     let found = bundled::find(spec).with_context(|| {
         let names: Vec<&str> = bundled::ALL.iter().map(|b| b.id).collect();
         format!(
-            "'{spec}' is not a bundled module ({}); name a file as supplier/name@version=path/to/module.wasm",
+            "'{spec}' is not a bundled module ({}); name a signed package (.carepkg) instead",
             names.join(", ")
         )
     })?;
-    Ok((found.id.to_string(), found.bytes.to_vec()))
+    Ok(runtime.compile(found.module_id(), found.bytes)?)
 }
 
 /// Serves the API until a shutdown signal.

@@ -50,6 +50,10 @@ impl Server {
 listen = "127.0.0.1:{port}"
 data_dir = "{data}"
 
+[trust]
+# The faulty fixture is a bare test component, not a signed package.
+allow_unsigned = true
+
 [organisations.Y90001]
 name = "Riverside Surgery (demo)"
 modules = {{ scheduling = "meridian/scheduling@1.0.0", prescribing = "northwind/prescribing@1.0.0" }}

@@ -158,7 +158,7 @@ impl Guest for Northwind {
             medication: draft.medication,
             dosage: draft.dosage,
             intent: draft.intent,
-            override_reason: if critical.is_empty() { None } else { reason },
+            override_reason: reason,
         })?;
         Ok(Issued { request, cards })
     }

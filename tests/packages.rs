@@ -1,0 +1,226 @@
+//! Signed module packages: a supplier's key signs a component and its
+//! manifest; the host accepts the package only from a trusted key, intact,
+//! and implementing the world its manifest claims. Each refusal says which.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use patchbay::bundled::built_path;
+use patchbay::package::{Package, SupplierKey, Trust};
+
+fn patchbay(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+        .args(args)
+        .output()
+        .expect("patchbay");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+const MANIFEST: &str = r#"supplier = "meridian"
+name = "scheduling"
+version = "1.0.0"
+world = "care:scheduling/scheduling-provider@0.1.0"
+description = "Books any free slot that has not started."
+"#;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new() -> Dir {
+        let dir = std::env::temp_dir().join(format!("packages-{}", patchbay::store::new_id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        Dir(dir)
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn public_key(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .expect("public key")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn the_supplier_path_keygen_package_verify() {
+    let dir = Dir::new();
+    std::fs::write(dir.path("manifest.toml"), MANIFEST).expect("manifest");
+    let (ok, text) = patchbay(&["keygen", "--out", &dir.path("meridian.key")]);
+    assert!(ok, "{text}");
+    let key = public_key(&dir.0.join("meridian.pub"));
+    let component = built_path("meridian_scheduling").display().to_string();
+    let (ok, text) = patchbay(&[
+        "package",
+        "--component",
+        &component,
+        "--manifest",
+        &dir.path("manifest.toml"),
+        "--key",
+        &dir.path("meridian.key"),
+        "--out",
+        &dir.path("meridian.carepkg"),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("care:scheduling/scheduling-provider@0.1.0") && text.contains("signed"),
+        "{text}"
+    );
+    let trust = format!("meridian={key}");
+    let (ok, text) = patchbay(&["verify", &dir.path("meridian.carepkg"), "--trust", &trust]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("verified: meridian/scheduling@1.0.0"),
+        "{text}"
+    );
+    // The conformance kit runs on the package too, named by its manifest.
+    let (ok, text) = patchbay(&["conformance", &dir.path("meridian.carepkg")]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("conformance of meridian/scheduling@1.0.0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn refusals_are_distinct() {
+    let dir = Dir::new();
+    let component = std::fs::read(built_path("meridian_scheduling")).expect("component");
+    let key = SupplierKey::generate();
+    let trust = format!("meridian={}", key.public_key());
+    let write = |name: &str, package: &Package| {
+        std::fs::write(
+            dir.path(name),
+            serde_json::to_string(package).expect("json"),
+        )
+        .expect("write");
+        dir.path(name)
+    };
+
+    // Unsigned.
+    let unsigned = write(
+        "unsigned.carepkg",
+        &Package::build(MANIFEST, &component, None).expect("build"),
+    );
+    let (ok, text) = patchbay(&["verify", &unsigned, "--trust", &trust]);
+    assert!(!ok);
+    assert!(text.contains("the package is unsigned"), "{text}");
+
+    // Signed by a key the host does not trust.
+    let signed = Package::build(MANIFEST, &component, Some(&key)).expect("build");
+    let path = write("signed.carepkg", &signed);
+    let (ok, text) = patchbay(&["verify", &path]);
+    assert!(!ok);
+    assert!(
+        text.contains("does not trust for supplier 'meridian'"),
+        "{text}"
+    );
+    // ... or trusted for another supplier only.
+    let (ok, text) = patchbay(&[
+        "verify",
+        &path,
+        "--trust",
+        &format!("bramble={}", key.public_key()),
+    ]);
+    assert!(!ok && text.contains("does not trust"), "{text}");
+    let (ok, text) = patchbay(&["verify", &path, "--trust", &trust]);
+    assert!(ok, "{text}");
+
+    // Tampered after signing: the manifest, or the component.
+    let mut tampered = signed.clone();
+    tampered.manifest = tampered
+        .manifest
+        .replace("any free slot", "every free slot");
+    let (ok, text) = patchbay(&[
+        "verify",
+        &write("tampered.carepkg", &tampered),
+        "--trust",
+        &trust,
+    ]);
+    assert!(!ok);
+    assert!(text.contains("changed after signing"), "{text}");
+    let mut swapped = signed.clone();
+    swapped.component = Package::build(
+        MANIFEST,
+        &std::fs::read(built_path("bramble_scheduling")).expect("bramble"),
+        None,
+    )
+    .expect("build")
+    .component;
+    let (ok, text) = patchbay(&[
+        "verify",
+        &write("swapped.carepkg", &swapped),
+        "--trust",
+        &trust,
+    ]);
+    assert!(!ok && text.contains("changed after signing"), "{text}");
+
+    // A manifest that claims another world.
+    let wrong = MANIFEST.replace(
+        "care:scheduling/scheduling-provider@0.1.0",
+        "care:prescribing/prescribing-provider@0.1.0",
+    );
+    let mismatch = write(
+        "mismatch.carepkg",
+        &Package::build(&wrong, &component, Some(&key)).expect("build"),
+    );
+    let (ok, text) = patchbay(&["verify", &mismatch, "--trust", &trust]);
+    assert!(!ok);
+    assert!(text.contains("claims world care:prescribing/prescribing-provider@0.1.0, but the component implements care:scheduling"), "{text}");
+}
+
+#[test]
+fn the_host_serves_a_signed_package_and_refuses_an_untrusted_one() {
+    let dir = Dir::new();
+    let key = SupplierKey::generate();
+    let component = std::fs::read(built_path("bramble_scheduling")).expect("component");
+    let manifest = MANIFEST
+        .replace("meridian", "bramble")
+        .replace("1.0.0", "2.1.0");
+    let package = Package::build(&manifest, &component, Some(&key)).expect("build");
+    std::fs::write(
+        dir.path("bramble.carepkg"),
+        serde_json::to_string(&package).expect("json"),
+    )
+    .expect("write");
+    let config = |trusted: bool| {
+        let mut config = patchbay::config::Config {
+            data_dir: dir.0.join("data"),
+            ..Default::default()
+        };
+        if let Some(org) = config.organisations.get_mut(patchbay::demo::ORG) {
+            org.modules
+                .insert("scheduling".into(), dir.path("bramble.carepkg"));
+        }
+        config.trust = Trust::default();
+        if trusted {
+            config
+                .trust
+                .suppliers
+                .insert("bramble".into(), vec![key.public_key()]);
+        }
+        config
+    };
+    let runtime = patchbay::server::start(&config(true)).expect("start with a trusted package");
+    let active = runtime
+        .active(patchbay::demo::ORG, patchbay::Standard::Scheduling)
+        .expect("deployed");
+    assert_eq!(active.module.id.to_string(), "bramble/scheduling@2.1.0");
+    drop(runtime);
+    let refused = patchbay::server::start(&config(false))
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{refused:#}").contains("does not trust for supplier 'bramble'"),
+        "{refused:#}"
+    );
+}
