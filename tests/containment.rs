@@ -147,9 +147,92 @@ fn modules_get_no_files_environment_or_network() {
             assert!(report.contains("dir=denied"), "{report}");
             assert!(report.contains("env=0"), "{report}");
             assert!(report.contains("net=denied"), "{report}");
+            assert!(
+                report.contains("reference=denied"),
+                "nothing granted: {report}"
+            );
         }
         other => panic!("expected the probe's report, got {other:?}"),
     }
+}
+
+#[test]
+fn a_granted_directory_is_readable_only_and_nothing_above_it() {
+    let h = Harness::new();
+    let dir = std::env::temp_dir().join(format!("reference-{}", patchbay::store::new_id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("formulary.txt"), "paracetamol\nibuprofen\n").expect("write");
+    let grants = patchbay::deployment::Grants {
+        directories: [("/reference".to_string(), dir.clone())].into(),
+    };
+    let faulty = h.prepare_with(
+        FAULTY,
+        &fixture("faulty_scheduling"),
+        faulty_limits(),
+        grants,
+    );
+    h.runtime.slots().deploy(OTHER_ORG, faulty).expect("deploy");
+    match search(&h, OTHER_ORG, "probe") {
+        Err(CallError::Refused(outcome)) => {
+            let report = outcome.diagnostics();
+            assert!(report.contains("reference=read 22 bytes"), "{report}");
+            assert!(report.contains("write=denied"), "{report}");
+            assert!(report.contains("escape=denied"), "{report}");
+            assert!(report.contains("file=denied"), "{report}");
+        }
+        other => panic!("expected the probe's report, got {other:?}"),
+    }
+    assert!(
+        !dir.join("new.txt").exists(),
+        "the module wrote into a read-only grant"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_deployment_gets_only_what_the_manifest_requests_and_the_operator_allows() {
+    let operator = patchbay::deployment::Grants {
+        directories: [
+            ("/reference".to_string(), std::env::temp_dir()),
+            ("/secrets".to_string(), std::env::temp_dir()),
+        ]
+        .into(),
+    };
+    let requested = patchbay::package::RequestedGrants {
+        directories: [
+            ("/reference".to_string(), "the formulary".to_string()),
+            (
+                "/other".to_string(),
+                "something the operator never allowed".to_string(),
+            ),
+        ]
+        .into(),
+    };
+    let effective = operator.restricted_to(&requested);
+    assert_eq!(
+        effective.directories.keys().collect::<Vec<_>>(),
+        vec!["/reference"]
+    );
+    // A grant of a directory that does not exist fails the deployment.
+    let h = Harness::new();
+    let module = h
+        .runtime
+        .compile(FAULTY.parse().expect("id"), &fixture("faulty_scheduling"))
+        .expect("compile");
+    let missing = patchbay::deployment::Grants {
+        directories: [(
+            "/reference".to_string(),
+            std::path::PathBuf::from("/no/such/dir"),
+        )]
+        .into(),
+    };
+    let refused = h
+        .runtime
+        .prepare(module, faulty_limits(), missing)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(refused.contains("does not exist"), "{refused}");
 }
 
 /// Captures the tracing log in memory.

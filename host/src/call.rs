@@ -144,17 +144,17 @@ impl CallState {
         db: PooledConnection,
         deployment: &Deployment,
         log: ModuleLog,
-    ) -> CallState {
-        CallState {
+    ) -> anyhow::Result<CallState> {
+        Ok(CallState {
             ctx,
             db,
-            wasi: crate::interfaces::wasi::context(&deployment.grants, log),
+            wasi: crate::interfaces::wasi::context(&deployment.grants, log)?,
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
                 limit_bytes: deployment.limits.memory_bytes,
                 denied: false,
             },
-        }
+        })
     }
 
     /// A store for this state, with its memory limiter and deadline set.
@@ -239,8 +239,9 @@ pub fn invoke<P, R>(
     })?;
 
     let log = ModuleLog::new(module.clone());
-    let mut store = CallState::new(ctx.clone(), db, deployment, log.clone())
-        .into_store(runtime, deployment.limits.deadline);
+    let state =
+        CallState::new(ctx.clone(), db, deployment, log.clone()).map_err(CallError::Host)?;
+    let mut store = state.into_store(runtime, deployment.limits.deadline);
 
     let result = instantiate(&mut store).and_then(|instance| call(&instance, &mut store));
     log.finish();

@@ -48,6 +48,11 @@ pub struct Organisation {
     /// Limits for this organisation's modules.
     #[serde(default)]
     pub limits: Option<Limits>,
+    /// What the operator allows this organisation's modules beyond the
+    /// standard: read-only directories. A signed package gets only what its
+    /// manifest also requests; a bundled module requests nothing.
+    #[serde(default)]
+    pub grants: crate::deployment::Grants,
 }
 
 /// How bearer tokens are verified.
@@ -98,6 +103,7 @@ impl Default for Config {
                 name: "Riverside Surgery (demo)".to_string(),
                 modules: modules(crate::bundled::MERIDIAN_SCHEDULING.id),
                 limits: None,
+                grants: Default::default(),
             },
         );
         organisations.insert(
@@ -106,6 +112,7 @@ impl Default for Config {
                 name: "Hillside Practice (demo)".to_string(),
                 modules: modules(crate::bundled::BRAMBLE_SCHEDULING.id),
                 limits: None,
+                grants: Default::default(),
             },
         );
         Config {
@@ -142,5 +149,37 @@ impl Config {
     /// The records store's file.
     pub fn database(&self) -> PathBuf {
         self.data_dir.join("records.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_loads_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/patchbay.toml");
+        let example = Config::load(&path).expect("the example loads");
+        let default = Config::default();
+        assert_eq!(example.listen, default.listen);
+        assert_eq!(example.data_dir, default.data_dir);
+        assert_eq!(
+            example.organisations.keys().collect::<Vec<_>>(),
+            default.organisations.keys().collect::<Vec<_>>()
+        );
+        for (ods, org) in &default.organisations {
+            assert_eq!(example.organisations[ods].modules, org.modules, "{ods}");
+        }
+    }
+
+    #[test]
+    fn a_bad_ods_code_is_refused() {
+        let dir = std::env::temp_dir().join(format!("config-{}", crate::store::new_id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "[organisations.\"not an ods\"]\nname = \"x\"\n").expect("write");
+        let error = format!("{:#}", Config::load(&path).expect_err("refused"));
+        assert!(error.contains("is not an ODS code"), "{error}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -42,10 +42,51 @@ mod millis {
 }
 
 /// What a deployment grants a module beyond the standard's host interfaces.
-/// Nothing by default: no filesystem, network, environment or stdin.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+/// Nothing by default: no filesystem, network, environment or stdin. The
+/// only grant there is: read-only directories of reference data (a
+/// formulary, say), opened through cap-std so the module sees nothing above
+/// them. Outbound network is never granted.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Grants {}
+pub struct Grants {
+    /// Read-only directories: the path the module sees (e.g. `/reference`)
+    /// to the directory on the host.
+    pub directories: std::collections::BTreeMap<String, std::path::PathBuf>,
+}
+
+impl Grants {
+    /// What both allow: the operator's grants restricted to the guest paths
+    /// a manifest requests.
+    pub fn restricted_to(&self, requested: &crate::package::RequestedGrants) -> Grants {
+        Grants {
+            directories: self
+                .directories
+                .iter()
+                .filter(|(guest, _)| requested.directories.contains_key(*guest))
+                .map(|(g, h)| (g.clone(), h.clone()))
+                .collect(),
+        }
+    }
+
+    /// Checks every granted directory exists, so a bad grant fails the
+    /// deployment, not a call.
+    pub fn check(&self) -> Result<(), LoadError> {
+        for (guest, host) in &self.directories {
+            if !guest.starts_with('/') {
+                return Err(LoadError::Link(anyhow::anyhow!(
+                    "the granted path '{guest}' must be absolute, e.g. /reference"
+                )));
+            }
+            if !host.is_dir() {
+                return Err(LoadError::Link(anyhow::anyhow!(
+                    "the directory granted as {guest}, {}, does not exist",
+                    host.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// A module's pre-instantiated component, typed by its standard.
 pub enum Pre {
@@ -76,6 +117,7 @@ impl Deployment {
         limits: Limits,
         grants: Grants,
     ) -> Result<Deployment, LoadError> {
+        grants.check()?;
         let instance_pre = linker
             .instantiate_pre(&module.component)
             .map_err(|e| LoadError::Link(e.into()))?;

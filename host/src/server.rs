@@ -30,14 +30,19 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
             let standard = Standard::from_function(function).with_context(|| {
                 format!("organisation {ods}: '{function}' is not a care function (scheduling or prescribing)")
             })?;
-            let compiled = load_module(&runtime, module, &config.trust)
+            let (compiled, requested) = load_module(&runtime, module, &config.trust)
                 .with_context(|| format!("organisation {ods}, {function}"))?;
+            let grants = match requested {
+                Requested::Manifest(requested) => org.grants.restricted_to(&requested),
+                Requested::Everything => org.grants.clone(),
+                Requested::Nothing => Default::default(),
+            };
             let id = compiled.id.to_string();
             compiled.shape.check(standard).with_context(|| {
                 format!("organisation {ods}: module {id} cannot serve {function}")
             })?;
             let deployment = runtime
-                .prepare(compiled, limits.clone(), Default::default())
+                .prepare(compiled, limits.clone(), grants)
                 .with_context(|| format!("organisation {ods}: module {id}"))?;
             runtime.slots().deploy(ods, deployment)?;
             tracing::info!(org = %ods, slot = function, module = %id, "deployed");
@@ -54,13 +59,14 @@ fn load_module(
     runtime: &Runtime,
     spec: &str,
     trust: &crate::package::Trust,
-) -> anyhow::Result<Arc<crate::module::Module>> {
+) -> anyhow::Result<(Arc<crate::module::Module>, Requested)> {
     if spec.ends_with(".carepkg") {
         let text = std::fs::read_to_string(spec)
             .with_context(|| format!("cannot read the package {spec}"))?;
         let verified =
             crate::package::Package::parse(&text)?.verify(trust, trust.allow_unsigned)?;
-        return verified.compile(runtime);
+        let module = verified.compile(runtime)?;
+        return Ok((module, Requested::Manifest(verified.manifest.grants)));
     }
     if let Some((id, path)) = spec.split_once('=') {
         anyhow::ensure!(
@@ -73,7 +79,7 @@ fn load_module(
         );
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read the module {path}"))?;
-        return Ok(runtime.compile(id.parse()?, &bytes)?);
+        return Ok((runtime.compile(id.parse()?, &bytes)?, Requested::Everything));
     }
     let found = bundled::find(spec).with_context(|| {
         let names: Vec<&str> = bundled::ALL.iter().map(|b| b.id).collect();
@@ -82,7 +88,20 @@ fn load_module(
             names.join(", ")
         )
     })?;
-    Ok(runtime.compile(found.module_id(), found.bytes)?)
+    Ok((
+        runtime.compile(found.module_id(), found.bytes)?,
+        Requested::Nothing,
+    ))
+}
+
+/// What a module asks to be granted.
+enum Requested {
+    /// What its signed manifest requests.
+    Manifest(crate::package::RequestedGrants),
+    /// A bare component in development mode: whatever the operator allows.
+    Everything,
+    /// A bundled module: nothing.
+    Nothing,
 }
 
 /// Serves the API until a shutdown signal.

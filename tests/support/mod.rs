@@ -38,14 +38,25 @@ impl Harness {
         }
     }
 
-    /// Compiles and links a module.
+    /// Compiles and links a module, granted nothing.
     pub fn prepare(&self, id: &str, bytes: &[u8], limits: Limits) -> Arc<Deployment> {
+        self.prepare_with(id, bytes, limits, Grants::default())
+    }
+
+    /// Compiles and links a module with grants.
+    pub fn prepare_with(
+        &self,
+        id: &str,
+        bytes: &[u8],
+        limits: Limits,
+        grants: Grants,
+    ) -> Arc<Deployment> {
         let module = self
             .runtime
             .compile(id.parse().expect("module id"), bytes)
             .expect("compile");
         self.runtime
-            .prepare(module, limits, Grants::default())
+            .prepare(module, limits, grants)
             .expect("prepare")
     }
 
