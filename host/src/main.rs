@@ -120,6 +120,45 @@ enum Command {
         #[arg(long)]
         junit: Option<PathBuf>,
     },
+    /// Add a signed package to a running server's module registry.
+    Upload {
+        /// The package (.carepkg).
+        package: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Deploy a registered module to one of your organisation's slots on a
+    /// running server, after its readiness checks.
+    Deploy {
+        /// The care function: scheduling or prescribing.
+        #[arg(long)]
+        function: String,
+        /// The module: supplier/name@version, or its SHA-256.
+        #[arg(long)]
+        module: String,
+        /// Why: kept in the slot's history and the audit trail.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Roll one of your organisation's slots back to its previous deployment.
+    Rollback {
+        /// The care function: scheduling or prescribing.
+        #[arg(long)]
+        function: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Your organisation's slots on a running server: active module and
+    /// history.
+    Slots {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Show which standard a component implements, what it imports, its size
     /// and hash; or why it fits none (and exit non-zero).
     Inspect {
@@ -129,6 +168,70 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Where the server is and who is asking.
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// An admin's bearer token (or set PATCHBAY_TOKEN).
+    #[arg(long, env = "PATCHBAY_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+impl ServerArgs {
+    /// Sends a request and prints the answer; non-zero exit on an error status.
+    fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<ExitCode> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(120))
+            .build()?;
+        let mut request = client
+            .request(
+                method,
+                format!("{}{path}", self.server.trim_end_matches('/')),
+            )
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .with_context(|| format!("cannot reach the server at {}", self.server))?;
+        let status = response.status();
+        let text = response.text().unwrap_or_default();
+        let pretty = serde_json::from_str::<serde_json::Value>(&text)
+            .map(|v| {
+                // An OperationOutcome: say it plainly.
+                if v["resourceType"] == "OperationOutcome" {
+                    let mut out = v["issue"][0]["diagnostics"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    if let Some(details) = v["issue"][0]["details"]["text"].as_str() {
+                        out += "\n";
+                        out += details;
+                    }
+                    out
+                } else {
+                    serde_json::to_string_pretty(&v).unwrap_or(text.clone())
+                }
+            })
+            .unwrap_or(text);
+        if status.is_success() {
+            println!("{pretty}");
+            Ok(ExitCode::SUCCESS)
+        } else {
+            eprintln!("error ({status}): {pretty}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -352,6 +455,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Upload { package, server } => {
+            let text = std::fs::read_to_string(&package)
+                .with_context(|| format!("cannot read {}", package.display()))?;
+            let body: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a package file", package.display()))?;
+            server.send(reqwest::Method::POST, "/admin/modules", Some(body))
+        }
+        Command::Deploy {
+            function,
+            module,
+            reason,
+            server,
+        } => server.send(
+            reqwest::Method::POST,
+            &format!("/admin/slots/{function}/deploy"),
+            Some(serde_json::json!({"module": module, "reason": reason})),
+        ),
+        Command::Rollback {
+            function,
+            reason,
+            server,
+        } => server.send(
+            reqwest::Method::POST,
+            &format!("/admin/slots/{function}/rollback"),
+            Some(serde_json::json!({"reason": reason})),
+        ),
+        Command::Slots { server } => server.send(reqwest::Method::GET, "/admin/slots", None),
         Command::Inspect { file, json } => {
             let engine = wasmtime::Engine::default();
             let report = inspect::inspect(&engine, &file)?;

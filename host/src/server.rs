@@ -13,60 +13,180 @@ use crate::call::now_ms;
 use crate::config::Config;
 use crate::engine::{EngineSettings, Runtime};
 use crate::identity::Verifier;
+use crate::registry;
 use crate::standard::Standard;
 use crate::store::RecordStore;
 
 /// Builds the runtime for a configuration: store, demo seed, deployments.
+///
+/// Each slot serves its last recorded deployment; a slot with none yet
+/// serves the module the configuration names, recorded as its first
+/// deployment. After the first start, change modules with `patchbay deploy`.
 pub fn start(config: &Config) -> anyhow::Result<Runtime> {
     let store = RecordStore::open(&config.database())?;
     crate::audit::init(&store)?;
+    registry::init(&store)?;
     if config.demo {
         crate::demo::seed(&store, now_ms()).context("cannot seed the demo practices")?;
     }
     let runtime = Runtime::new(store, &EngineSettings::default())?;
     for (ods, org) in &config.organisations {
         let limits = org.limits.clone().unwrap_or_else(|| config.limits.clone());
-        for (function, module) in &org.modules {
+        for (function, spec) in &org.modules {
             let standard = Standard::from_function(function).with_context(|| {
                 format!("organisation {ods}: '{function}' is not a care function (scheduling or prescribing)")
             })?;
-            let (compiled, requested) = load_module(&runtime, module, &config.trust)
+            let history = registry::history(&*runtime.records().connection()?, ods, function)?;
+            if let Some(last) = history.last() {
+                let conn = runtime.records().connection()?;
+                let stored =
+                    registry::module_bytes(&conn, &last.module_hash)?.with_context(|| {
+                        format!(
+                            "organisation {ods}: module {} is missing from the registry",
+                            last.module
+                        )
+                    })?;
+                drop(conn);
+                still_trusted(&stored, &config.trust)
+                    .with_context(|| format!("organisation {ods}, {function}"))?;
+                let module = runtime.compile(stored.label.parse()?, &stored.bytes)?;
+                let deployment =
+                    runtime.prepare(module, last.limits.clone(), last.grants.clone())?;
+                runtime.slots().deploy(ods, deployment)?;
+                tracing::info!(org = %ods, slot = %function, module = %last.module, "restored the recorded deployment");
+                continue;
+            }
+            let loaded = load_module(spec, &config.trust)
                 .with_context(|| format!("organisation {ods}, {function}"))?;
-            let grants = match requested {
-                Requested::Manifest(requested) => org.grants.restricted_to(&requested),
+            let compiled = runtime
+                .compile(loaded.label.parse()?, &loaded.bytes)
+                .with_context(|| format!("organisation {ods}: module {}", loaded.label))?;
+            if let Some(world) = &loaded.claimed_world
+                && world != compiled.standard.world()
+            {
+                return Err(crate::package::PackageError::WorldMismatch {
+                    claimed: world.clone(),
+                    found: format!("implements {}", compiled.standard.world()),
+                }
+                .into());
+            }
+            compiled.shape.check(standard).with_context(|| {
+                format!(
+                    "organisation {ods}: module {} cannot serve {function}",
+                    loaded.label
+                )
+            })?;
+            let grants = match &loaded.requested {
+                Requested::Manifest(requested) => org.grants.restricted_to(requested),
                 Requested::Everything => org.grants.clone(),
                 Requested::Nothing => Default::default(),
             };
-            let id = compiled.id.to_string();
-            compiled.shape.check(standard).with_context(|| {
-                format!("organisation {ods}: module {id} cannot serve {function}")
-            })?;
+            let conn = runtime.records().connection()?;
+            let requested = match &loaded.requested {
+                Requested::Manifest(r) => Some(r.clone()),
+                Requested::Everything => Some(crate::package::RequestedGrants {
+                    directories: org
+                        .grants
+                        .directories
+                        .keys()
+                        .map(|k| (k.clone(), "development".into()))
+                        .collect(),
+                }),
+                Requested::Nothing => None,
+            };
+            registry::add_module(
+                &conn,
+                &compiled.hash,
+                &loaded.label,
+                compiled.standard.world(),
+                &loaded.bytes,
+                requested.as_ref(),
+                loaded.signed_by.as_deref(),
+                now_ms(),
+                "configuration",
+            )?;
+            registry::record_deployment(
+                &conn,
+                &registry::DeploymentRecord {
+                    id: 0,
+                    org: ods.clone(),
+                    function: function.clone(),
+                    module_hash: compiled.hash.clone(),
+                    module: loaded.label.clone(),
+                    limits: limits.clone(),
+                    grants: grants.clone(),
+                    action: "start".into(),
+                    reason: "named in the configuration".into(),
+                    deployed_ms: now_ms(),
+                    deployed_by: "configuration".into(),
+                },
+            )?;
+            drop(conn);
             let deployment = runtime
                 .prepare(compiled, limits.clone(), grants)
-                .with_context(|| format!("organisation {ods}: module {id}"))?;
+                .with_context(|| format!("organisation {ods}: module {}", loaded.label))?;
             runtime.slots().deploy(ods, deployment)?;
-            tracing::info!(org = %ods, slot = function, module = %id, "deployed");
+            tracing::info!(org = %ods, slot = %function, module = %loaded.label, "deployed from the configuration");
         }
     }
     Ok(runtime)
 }
 
-/// Compiles a module named in the configuration: a bundled module's name; a
-/// signed package (`.carepkg`), verified against the trusted supplier keys
-/// and its manifest's world; or, in development mode only, a bare component
-/// written `supplier/name@version=path/to/component.wasm`.
-fn load_module(
-    runtime: &Runtime,
-    spec: &str,
+/// Checks that a registered module is still admitted by the trust settings:
+/// its signing key still trusted for its supplier, or (unsigned) bundled or
+/// allowed in development mode. Removing a key revokes its modules.
+fn still_trusted(
+    stored: &registry::StoredModule,
     trust: &crate::package::Trust,
-) -> anyhow::Result<(Arc<crate::module::Module>, Requested)> {
+) -> anyhow::Result<()> {
+    match &stored.signed_by {
+        Some(key) => {
+            let supplier = stored.label.split('/').next().unwrap_or_default();
+            if !trust.trusts(supplier, key) {
+                return Err(crate::package::PackageError::UnknownKey {
+                    supplier: supplier.to_string(),
+                    key: key.clone(),
+                }
+                .into());
+            }
+        }
+        None if bundled::find(&stored.label)
+            .is_some_and(|b| crate::module::sha256_hex(b.bytes) == stored.hash) => {}
+        None => anyhow::ensure!(
+            trust.allow_unsigned,
+            "{} is unsigned and development mode is off: deploy a signed package",
+            stored.label
+        ),
+    }
+    Ok(())
+}
+
+/// A module named in the configuration, read and (for packages) verified.
+struct Loaded {
+    label: String,
+    bytes: Vec<u8>,
+    requested: Requested,
+    claimed_world: Option<String>,
+    signed_by: Option<String>,
+}
+
+/// Reads a module named in the configuration: a bundled module's name; a
+/// signed package (`.carepkg`), verified against the trusted supplier keys;
+/// or, in development mode only, a bare component written
+/// `supplier/name@version=path/to/component.wasm`.
+fn load_module(spec: &str, trust: &crate::package::Trust) -> anyhow::Result<Loaded> {
     if spec.ends_with(".carepkg") {
         let text = std::fs::read_to_string(spec)
             .with_context(|| format!("cannot read the package {spec}"))?;
         let verified =
             crate::package::Package::parse(&text)?.verify(trust, trust.allow_unsigned)?;
-        let module = verified.compile(runtime)?;
-        return Ok((module, Requested::Manifest(verified.manifest.grants)));
+        return Ok(Loaded {
+            label: verified.manifest.module_id()?.to_string(),
+            claimed_world: Some(verified.manifest.world.clone()),
+            requested: Requested::Manifest(verified.manifest.grants),
+            signed_by: verified.signed_by,
+            bytes: verified.component,
+        });
     }
     if let Some((id, path)) = spec.split_once('=') {
         anyhow::ensure!(
@@ -79,7 +199,13 @@ fn load_module(
         );
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read the module {path}"))?;
-        return Ok((runtime.compile(id.parse()?, &bytes)?, Requested::Everything));
+        return Ok(Loaded {
+            label: id.to_string(),
+            bytes,
+            requested: Requested::Everything,
+            claimed_world: None,
+            signed_by: None,
+        });
     }
     let found = bundled::find(spec).with_context(|| {
         let names: Vec<&str> = bundled::ALL.iter().map(|b| b.id).collect();
@@ -88,10 +214,13 @@ fn load_module(
             names.join(", ")
         )
     })?;
-    Ok((
-        runtime.compile(found.module_id(), found.bytes)?,
-        Requested::Nothing,
-    ))
+    Ok(Loaded {
+        label: found.id.to_string(),
+        bytes: found.bytes.to_vec(),
+        requested: Requested::Nothing,
+        claimed_world: None,
+        signed_by: None,
+    })
 }
 
 /// What a module asks to be granted.

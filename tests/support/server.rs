@@ -38,6 +38,11 @@ impl Server {
     /// Starts the server: the demo practices, plus practice Y90003 served by
     /// the faulty fixture with a 200 ms deadline.
     pub fn start() -> Server {
+        Self::start_with("")
+    }
+
+    /// Starts the server with extra lines in its `[trust]` section.
+    pub fn start_with(trust: &str) -> Server {
         let dir = std::env::temp_dir().join(format!("patchbay-e2e-{}", uuid()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let port = free_port();
@@ -53,6 +58,7 @@ data_dir = "{data}"
 [trust]
 # The faulty fixture is a bare test component, not a signed package.
 allow_unsigned = true
+{trust}
 
 [organisations.Y90001]
 name = "Riverside Surgery (demo)"
@@ -71,17 +77,8 @@ limits = {{ memory_bytes = 16777216, deadline = 200 }}
             faulty = faulty.display()
         )
         .expect("write config");
-        let log = std::fs::File::create(dir.join("server.log")).expect("log");
-        let child = Command::new(binary())
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start patchbay serve");
         let server = Server {
-            child,
+            child: spawn(&config, &dir),
             base: format!("http://127.0.0.1:{port}"),
             data_dir: dir.join("data"),
             config,
@@ -92,6 +89,20 @@ limits = {{ memory_bytes = 16777216, deadline = 200 }}
         };
         server.wait_ready();
         server
+    }
+
+    /// Kills the server with SIGKILL, no chance to clean up, and starts it
+    /// again on the same configuration and data.
+    pub fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = self
+            .data_dir
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        self.child = spawn(&self.config, &dir);
+        self.wait_ready();
     }
 
     fn wait_ready(&self) {
@@ -215,6 +226,22 @@ impl Drop for Server {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+fn spawn(config: &Path, dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .expect("log");
+    Command::new(binary())
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start patchbay serve")
 }
 
 fn uuid() -> String {

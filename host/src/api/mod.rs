@@ -7,6 +7,7 @@
 
 mod admin;
 mod cds;
+mod deploy;
 mod prescribing;
 mod scheduling;
 
@@ -367,6 +368,7 @@ pub struct RouteSpec {
 pub fn routes() -> Vec<RouteSpec> {
     let mut all = Vec::new();
     all.extend(admin::routes());
+    all.extend(deploy::routes());
     all.extend(scheduling::routes());
     all.extend(prescribing::routes());
     all.extend(cds::routes());

@@ -1,0 +1,252 @@
+//! The module registry and deployment history, in the records store: every
+//! module the host has accepted (by SHA-256, with its bytes and who signed
+//! it), and every deployment to every slot (who, when, why), so a restart
+//! comes back with the same active modules and a slot can roll back.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::deployment::{Grants, Limits};
+use crate::store::RecordStore;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS modules (
+    hash TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    world TEXT NOT NULL,
+    component BLOB NOT NULL,
+    requested_grants TEXT,
+    signed_by TEXT,
+    added_ms INTEGER NOT NULL,
+    added_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deployments (
+    id INTEGER PRIMARY KEY,
+    org TEXT NOT NULL,
+    function TEXT NOT NULL,
+    module_hash TEXT NOT NULL REFERENCES modules (hash),
+    module_label TEXT NOT NULL,
+    limits TEXT NOT NULL,
+    grants TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    deployed_ms INTEGER NOT NULL,
+    deployed_by TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deployments_by_slot ON deployments (org, function, id);
+";
+
+/// A module the host has accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleRecord {
+    /// SHA-256 of its bytes.
+    pub hash: String,
+    /// `supplier/name@version`.
+    pub label: String,
+    /// The world it implements.
+    pub world: String,
+    /// The key that signed its package, if it came in one.
+    pub signed_by: Option<String>,
+    /// When it was added.
+    pub added_ms: i64,
+    /// Who added it.
+    pub added_by: String,
+}
+
+/// One deployment to a slot.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentRecord {
+    /// Its sequence number.
+    pub id: i64,
+    /// The organisation.
+    pub org: String,
+    /// The care function.
+    pub function: String,
+    /// The module's hash.
+    pub module_hash: String,
+    /// `supplier/name@version`.
+    pub module: String,
+    /// Its limits.
+    pub limits: Limits,
+    /// Its grants.
+    pub grants: Grants,
+    /// `deploy`, `rollback` or `start` (the configuration's first choice).
+    pub action: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub deployed_ms: i64,
+    /// Who.
+    pub deployed_by: String,
+}
+
+/// Creates the registry's tables.
+pub fn init(store: &RecordStore) -> anyhow::Result<()> {
+    store.connection()?.execute_batch(SCHEMA)?;
+    Ok(())
+}
+
+/// Adds a module (idempotent by hash).
+#[allow(clippy::too_many_arguments)]
+pub fn add_module(
+    conn: &Connection,
+    hash: &str,
+    label: &str,
+    world: &str,
+    component: &[u8],
+    requested_grants: Option<&crate::package::RequestedGrants>,
+    signed_by: Option<&str>,
+    now: i64,
+    by: &str,
+) -> anyhow::Result<()> {
+    let requested = requested_grants.map(serde_json::to_string).transpose()?;
+    conn.execute(
+        "INSERT OR IGNORE INTO modules (hash, label, world, component, requested_grants, signed_by, added_ms, added_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![hash, label, world, component, requested, signed_by, now, by],
+    )?;
+    Ok(())
+}
+
+/// Every module, newest first.
+pub fn modules(conn: &Connection) -> anyhow::Result<Vec<ModuleRecord>> {
+    let mut stmt = conn.prepare(
+        "SELECT hash, label, world, signed_by, added_ms, added_by FROM modules ORDER BY added_ms DESC, label",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ModuleRecord {
+            hash: r.get(0)?,
+            label: r.get(1)?,
+            world: r.get(2)?,
+            signed_by: r.get(3)?,
+            added_ms: r.get(4)?,
+            added_by: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A registered module's bytes and what it came with.
+pub struct StoredModule {
+    /// SHA-256 of its bytes.
+    pub hash: String,
+    /// `supplier/name@version`.
+    pub label: String,
+    /// The component.
+    pub bytes: Vec<u8>,
+    /// What its manifest requested; none for a bundled module.
+    pub requested: Option<crate::package::RequestedGrants>,
+    /// The key that signed its package, if it came in one.
+    pub signed_by: Option<String>,
+}
+
+/// A registered module, by hash or by `supplier/name@version` (the newest).
+pub fn module_bytes(
+    conn: &Connection,
+    hash_or_label: &str,
+) -> anyhow::Result<Option<StoredModule>> {
+    let row = conn
+        .query_row(
+            "SELECT hash, label, component, requested_grants, signed_by FROM modules WHERE hash = ?1 OR label = ?1 \
+             ORDER BY added_ms DESC LIMIT 1",
+            [hash_or_label],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((hash, label, bytes, requested, signed_by)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(StoredModule {
+        hash,
+        label,
+        bytes,
+        requested: requested.map(|r| serde_json::from_str(&r)).transpose()?,
+        signed_by,
+    }))
+}
+
+/// Records a deployment.
+pub fn record_deployment(conn: &Connection, d: &DeploymentRecord) -> anyhow::Result<i64> {
+    conn.execute(
+        "INSERT INTO deployments (org, function, module_hash, module_label, limits, grants, action, reason, \
+         deployed_ms, deployed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            d.org,
+            d.function,
+            d.module_hash,
+            d.module,
+            serde_json::to_string(&d.limits)?,
+            serde_json::to_string(&d.grants)?,
+            d.action,
+            d.reason,
+            d.deployed_ms,
+            d.deployed_by
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// A slot's deployments, oldest first. The last is the active one.
+pub fn history(
+    conn: &Connection,
+    org: &str,
+    function: &str,
+) -> anyhow::Result<Vec<DeploymentRecord>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, org, function, module_hash, module_label, limits, grants, action, reason, deployed_ms, deployed_by \
+         FROM deployments WHERE org = ?1 AND function = ?2 ORDER BY id",
+    )?;
+    let rows = stmt.query_map((org, function), |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, String>(7)?,
+            r.get::<_, String>(8)?,
+            r.get::<_, i64>(9)?,
+            r.get::<_, String>(10)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (
+            id,
+            org,
+            function,
+            module_hash,
+            module,
+            limits,
+            grants,
+            action,
+            reason,
+            deployed_ms,
+            deployed_by,
+        ) = row?;
+        out.push(DeploymentRecord {
+            id,
+            org,
+            function,
+            module_hash,
+            module,
+            limits: serde_json::from_str(&limits)?,
+            grants: serde_json::from_str(&grants)?,
+            action,
+            reason,
+            deployed_ms,
+            deployed_by,
+        });
+    }
+    Ok(out)
+}
