@@ -1021,48 +1021,10 @@ pub fn dose_source_url(code: &str) -> Option<&'static str> {
     Some(url)
 }
 
-/// Verhoeff multiplication table (the dihedral group D5).
-const VERHOEFF_D: [[u8; 10]; 10] = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-];
-
-/// Verhoeff permutation table: row i is the permutation (1 5 7 6 2 8 3 0 9 4)
-/// applied i times.
-const VERHOEFF_P: [[u8; 10]; 8] = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-];
-
 /// Whether `code` is a well-formed SNOMED CT identifier: 6 to 18 digits, no
-/// leading zero, and a valid Verhoeff check digit last.
+/// leading zero, and a valid Verhoeff check digit last (the SDK's check).
 pub fn sctid_is_valid(code: &str) -> bool {
-    let well_formed = (6..=18).contains(&code.len())
-        && code.bytes().all(|b| b.is_ascii_digit())
-        && !code.starts_with('0');
-    if !well_formed {
-        return false;
-    }
-    let mut c = 0usize;
-    for (i, b) in code.bytes().rev().enumerate() {
-        let digit = usize::from(b - b'0');
-        c = usize::from(VERHOEFF_D[c][usize::from(VERHOEFF_P[i % 8][digit])]);
-    }
-    c == 0
+    patchbay_sdk::coding::check_sctid(code).is_ok()
 }
 
 /// The longest summary, in characters, that a finding may have.
