@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde_json::Value;
 
-use super::scheduling::{json_error, patient_param, with_etag};
+use super::scheduling::{created, json_error, patient_param, with_etag};
 use super::{ApiError, AppState, RouteSpec, fhir_base, fhir_json, module_call};
 use crate::bindings::IssueCode;
 use crate::fhir;
@@ -78,16 +78,13 @@ async fn issue(
         let request = issued.request;
         act.resource = Some(format!("MedicationRequest/{}", request.id));
         let base = fhir_base(headers.get(header::HOST), &state.config);
-        let mut response = fhir_json(fhir::medication_request(&request));
-        *response.status_mut() = StatusCode::CREATED;
-        let location = format!(
-            "{base}/MedicationRequest/{}/_history/{}",
-            request.id, request.version
-        );
-        if let Ok(value) = location.parse() {
-            response.headers_mut().insert(header::LOCATION, value);
-        }
-        Ok(with_etag(response, request.version))
+        Ok(created(
+            &base,
+            "MedicationRequest",
+            &request.id,
+            request.version,
+            fhir::medication_request(&request),
+        ))
     }
     .await;
     act.finish(result).await

@@ -147,17 +147,15 @@ async fn search_slots(
     act.finish(result).await
 }
 
-fn created(base: &str, appointment: &Appointment) -> Response {
-    let location = format!(
-        "{base}/Appointment/{}/_history/{}",
-        appointment.id, appointment.version
-    );
-    let mut response = fhir_json(fhir::appointment(appointment));
+/// 201 Created for a new resource, with its `Location` (versioned) and `ETag`.
+pub fn created(base: &str, kind: &str, id: &str, version: u32, body: Value) -> Response {
+    let location = format!("{base}/{kind}/{id}/_history/{version}");
+    let mut response = fhir_json(body);
     *response.status_mut() = StatusCode::CREATED;
     if let Ok(value) = location.parse() {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    with_etag(response, appointment.version)
+    with_etag(response, version)
 }
 
 /// Adds `ETag: W/"version"`.
@@ -187,7 +185,10 @@ async fn book(
         act.resource = Some(format!("Appointment/{}", appointment.id));
         Ok(created(
             &fhir_base(headers.get(header::HOST), &state.config),
-            &appointment,
+            "Appointment",
+            &appointment.id,
+            appointment.version,
+            fhir::appointment(&appointment),
         ))
     }
     .await;
