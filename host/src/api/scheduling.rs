@@ -18,7 +18,7 @@ use super::{ApiError, AppState, RouteSpec, fhir_base, fhir_json, module_call};
 use crate::bindings::{IssueCode, Period};
 use crate::fhir::{self, AppointmentChange};
 use crate::identity::{Principal, Role};
-use crate::scheduling::{Appointment, SlotSearch};
+use crate::scheduling::SlotSearch;
 
 const BOOKERS: &[Role] = &[Role::Clinician, Role::Receptionist, Role::Patient];
 
