@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::cache::ArtifactCache;
 use crate::call::CallState;
 use crate::deployment::{Deployment, Grants, Limits};
 use crate::metrics::Metrics;
@@ -30,6 +31,8 @@ pub struct EngineSettings {
     /// The largest memory any instance may have, in bytes (a deployment's
     /// own limit may be lower).
     pub max_memory_bytes: usize,
+    /// Where compiled modules are cached; `None` compiles every time.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EngineSettings {
@@ -37,6 +40,7 @@ impl Default for EngineSettings {
         EngineSettings {
             max_instances: 256,
             max_memory_bytes: 256 * 1024 * 1024,
+            cache_dir: None,
         }
     }
 }
@@ -54,6 +58,7 @@ struct Inner {
     records: RecordStore,
     slots: Slots,
     metrics: Metrics,
+    cache: Option<ArtifactCache>,
     _ticker: Ticker,
 }
 
@@ -64,6 +69,11 @@ impl Runtime {
         let engine = new_engine(settings)?;
         let mut linker = Linker::new(&engine);
         crate::interfaces::add_to_linker(&mut linker)?;
+        let cache = settings
+            .cache_dir
+            .as_deref()
+            .map(|dir| ArtifactCache::open(dir, &engine))
+            .transpose()?;
         let ticker = Ticker::start(engine.clone());
         Ok(Runtime {
             inner: Arc::new(Inner {
@@ -72,6 +82,7 @@ impl Runtime {
                 records,
                 slots: Slots::default(),
                 metrics: Metrics::default(),
+                cache,
                 _ticker: ticker,
             }),
         })
@@ -107,10 +118,15 @@ impl Runtime {
         (deadline.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64 + 1
     }
 
-    /// Compiles a component as the named module and checks which standard
-    /// it implements.
+    /// Compiles a component as the named module (or loads it from the
+    /// artifact cache) and checks which standard it implements.
     pub fn compile(&self, id: ModuleId, bytes: &[u8]) -> Result<Arc<Module>, LoadError> {
-        Module::compile(self.engine(), id, bytes).map(Arc::new)
+        Module::load(self.engine(), self.inner.cache.as_ref(), id, bytes).map(Arc::new)
+    }
+
+    /// The artifact cache, if the runtime has one.
+    pub fn cache(&self) -> Option<&ArtifactCache> {
+        self.inner.cache.as_ref()
     }
 
     /// Links a compiled module into a deployment, ready for a slot.

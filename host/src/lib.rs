@@ -17,6 +17,7 @@ pub mod api;
 pub mod audit;
 pub mod bindings;
 pub mod bundled;
+pub mod cache;
 pub mod call;
 pub mod codes;
 pub mod config;

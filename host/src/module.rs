@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::cache::{ArtifactCache, Origin};
 use crate::standard::{Shape, Standard, WorldMismatch};
 
 /// A module's name: `supplier/name@version`, e.g. `meridian/scheduling@1.0.0`.
@@ -126,22 +127,50 @@ pub struct Module {
     pub component: Component,
     /// `supplier/name@version`, shared by its logs and metrics.
     pub label: Arc<str>,
+    /// Whether it was compiled now or loaded from the artifact cache.
+    pub origin: crate::cache::Origin,
 }
 
 impl Module {
     /// Compiles a component and checks that it implements a care standard.
     pub fn compile(engine: &Engine, id: ModuleId, bytes: &[u8]) -> Result<Module, LoadError> {
-        let component = compile_component(engine, bytes)?;
+        Module::load(engine, None, id, bytes)
+    }
+
+    /// Like [`Module::compile`], but loads the compiled artifact from the
+    /// cache when it holds a sound one, and fills the cache when not.
+    pub fn load(
+        engine: &Engine,
+        cache: Option<&ArtifactCache>,
+        id: ModuleId,
+        bytes: &[u8],
+    ) -> Result<Module, LoadError> {
+        let hash = sha256_hex(bytes);
+        let cached = match BinaryKind::of(bytes) {
+            BinaryKind::Component => cache.and_then(|c| c.load(engine, &hash)),
+            _ => None,
+        };
+        let (component, origin) = match cached {
+            Some(component) => (component, Origin::Cache),
+            None => {
+                let component = compile_component(engine, bytes)?;
+                (component, Origin::Compiled)
+            }
+        };
         let shape = Shape::of(engine, &component);
         let standard = shape.standard()?;
+        if let (Some(cache), Origin::Compiled) = (cache, origin) {
+            cache.store(&hash, &component);
+        }
         Ok(Module {
             label: Arc::from(id.to_string()),
             id,
-            hash: sha256_hex(bytes),
+            hash,
             size: bytes.len(),
             standard,
             shape,
             component,
+            origin,
         })
     }
 }

@@ -29,7 +29,11 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
     if config.demo {
         crate::demo::seed(&store, now_ms()).context("cannot seed the demo practices")?;
     }
-    let runtime = Runtime::new(store, &EngineSettings::default())?;
+    let settings = EngineSettings {
+        cache_dir: Some(config.data_dir.join("artifacts")),
+        ..EngineSettings::default()
+    };
+    let runtime = Runtime::new(store, &settings)?;
     for (ods, org) in &config.organisations {
         let limits = org.limits.clone().unwrap_or_else(|| config.limits.clone());
         for (function, spec) in &org.modules {
