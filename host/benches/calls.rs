@@ -101,8 +101,9 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let db = runtime.records().connection().expect("connection");
             let log = patchbay::module_log::ModuleLog::new(faulty.module.label.clone());
-            let state = patchbay::call::CallState::new(ctx(demo::OTHER_ORG, now), db, &faulty, log)
-                .expect("state");
+            let wasi = patchbay::interfaces::wasi::context(&faulty.grants, log).expect("wasi");
+            let state =
+                patchbay::call::CallState::new(ctx(demo::OTHER_ORG, now), db, &faulty, wasi);
             let mut store = state.into_store(&runtime, faulty.limits.deadline);
             let instance = pre.instantiate(&mut store).expect("instantiate");
             black_box(

@@ -13,7 +13,9 @@ use crate::bindings::{IssueCode, Outcome};
 use crate::deployment::Deployment;
 use crate::engine::Runtime;
 use crate::module_log::ModuleLog;
+use crate::slot::Route;
 use crate::store::PooledConnection;
+use crate::trial::{Comparable, essence};
 
 /// Who is calling, for which organisation, and when.
 #[derive(Debug, Clone)]
@@ -138,23 +140,24 @@ pub struct CallState {
 
 impl CallState {
     /// The state of one call of a deployment: its WASI context (what the
-    /// grants open, stderr to the log) and its memory limit.
+    /// grants open, stderr to the log, from `interfaces::wasi::context`) and
+    /// its memory limit.
     pub fn new(
         ctx: CallContext,
         db: PooledConnection,
         deployment: &Deployment,
-        log: ModuleLog,
-    ) -> anyhow::Result<CallState> {
-        Ok(CallState {
+        wasi: WasiCtx,
+    ) -> CallState {
+        CallState {
             ctx,
             db,
-            wasi: crate::interfaces::wasi::context(&deployment.grants, log)?,
+            wasi,
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
                 limit_bytes: deployment.limits.memory_bytes,
                 denied: false,
             },
-        })
+        }
     }
 
     /// A store for this state, with its memory limiter and deadline set.
@@ -206,58 +209,237 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// Runs one call of a deployment: a transaction, a store and a fresh instance
-/// made for it alone, dropped when it ends.
+/// Where a call's changes go.
+#[derive(Clone, Default)]
+pub enum Tx {
+    /// Its own transaction: a write call's is committed if the module
+    /// returns `Ok`; a read call's is always rolled back.
+    #[default]
+    Own,
+    /// A scratch transaction shared by a series of calls and rolled back at
+    /// its end: readiness checks against the organisation's real records.
+    Scratch(Arc<Scratch>),
+}
+
+/// A transaction on the records that is never committed: calls made in it
+/// see the organisation's records and each other's changes, and everything
+/// is rolled back when it is dropped.
+pub struct Scratch {
+    db: std::sync::Mutex<Option<PooledConnection>>,
+}
+
+impl Scratch {
+    /// Begins a scratch transaction. It holds the store's write lock until
+    /// dropped, so keep it short.
+    pub fn begin(runtime: &Runtime) -> anyhow::Result<Arc<Scratch>> {
+        let db = runtime.records().connection()?;
+        db.execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| anyhow::Error::new(e).context("cannot begin a scratch transaction"))?;
+        Ok(Arc::new(Scratch {
+            db: std::sync::Mutex::new(Some(db)),
+        }))
+    }
+
+    fn take(&self) -> Result<PooledConnection, CallError> {
+        self.db
+            .lock()
+            .ok()
+            .and_then(|mut db| db.take())
+            .ok_or_else(|| CallError::Host(anyhow::anyhow!("the scratch transaction is busy")))
+    }
+
+    fn put_back(&self, db: PooledConnection) {
+        if let Ok(mut slot) = self.db.lock() {
+            *slot = Some(db);
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.get_mut().ok().and_then(|db| db.take())
+            && let Err(e) = db.execute_batch("ROLLBACK")
+        {
+            tracing::error!(error = %e, "cannot roll back a scratch transaction");
+        }
+    }
+}
+
+/// Who calls which module, and where the changes go: what a typed module
+/// API (`Booking`, `Ordering`) holds.
+#[derive(Clone)]
+pub struct Caller {
+    /// The runtime.
+    pub runtime: Runtime,
+    /// Where the calls go.
+    pub route: Route,
+    /// Who, for whom, when.
+    pub ctx: CallContext,
+    /// Where their changes go.
+    pub tx: Tx,
+}
+
+/// Runs one call through a route: a transaction, a store and a fresh
+/// instance made for it alone, dropped when it ends.
 ///
-/// `instantiate` makes the instance from the deployment's pre-instantiated
-/// component; `call` calls one export. A read call is always rolled back; a
-/// write call is committed only if the module returns `Ok`.
-pub fn invoke<P, R>(
-    runtime: &Runtime,
-    deployment: &Deployment,
-    ctx: &CallContext,
+/// `instantiate` makes an instance from a deployment's pre-instantiated
+/// component; `call` calls one export. With a shadow on the route, the
+/// candidate runs the same call first, under a savepoint that is then rolled
+/// back, so it sees what the live module sees and changes nothing; its answer
+/// is compared with the live one in the trial's report.
+pub fn invoke<P, R: Comparable>(
+    caller: &Caller,
     function: &'static str,
     access: Access,
-    instantiate: impl FnOnce(&mut Store<CallState>) -> wasmtime::Result<P>,
-    call: impl FnOnce(&P, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
+    instantiate: impl Fn(&Deployment, &mut Store<CallState>) -> wasmtime::Result<P>,
+    call: impl Fn(&P, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
 ) -> Result<R, CallError> {
+    let Caller {
+        runtime,
+        route,
+        ctx,
+        tx,
+    } = caller;
+    let db = match tx {
+        Tx::Own => {
+            let db = runtime.records().connection().map_err(CallError::Host)?;
+            let begin = match access {
+                Access::Read => "BEGIN DEFERRED",
+                Access::Write => "BEGIN IMMEDIATE",
+            };
+            db.execute_batch(begin).map_err(|e| {
+                CallError::Host(
+                    anyhow::Error::new(e).context("cannot begin the call's transaction"),
+                )
+            })?;
+            db
+        }
+        Tx::Scratch(scratch) => {
+            let db = scratch.take()?;
+            if let Err(e) = db.execute_batch("SAVEPOINT call") {
+                scratch.put_back(db);
+                return Err(CallError::Host(
+                    anyhow::Error::new(e).context("cannot begin a scratch call"),
+                ));
+            }
+            db
+        }
+    };
+    let sql = |db: &PooledConnection, sql: &str| {
+        db.execute_batch(sql)
+            .map_err(|e| CallError::Host(anyhow::Error::new(e).context(format!("{sql} failed"))))
+    };
+
+    let mut db = db;
+    let mut shadowed = None;
+    if let Some(trial) = &route.shadow {
+        sql(&db, "SAVEPOINT shadow")?;
+        let (result, conn) = run(
+            runtime,
+            &trial.deployment,
+            ctx,
+            function,
+            "shadow",
+            db,
+            &instantiate,
+            &call,
+        );
+        db = conn;
+        if let Err(e) = sql(&db, "ROLLBACK TO shadow; RELEASE shadow") {
+            tracing::error!(error = %e, "cannot discard a shadow call's changes");
+            return Err(e);
+        }
+        let failed = result
+            .as_ref()
+            .err()
+            .is_some_and(CallError::is_module_failure);
+        shadowed = Some((trial, essence(&result), failed));
+    }
+    let conn = db;
+    let role = if route.shadow.is_some() {
+        "live"
+    } else {
+        "serve"
+    };
+    let (result, conn) = run(
+        runtime,
+        &route.deployment,
+        ctx,
+        function,
+        role,
+        conn,
+        &instantiate,
+        &call,
+    );
+
+    let commit = access == Access::Write && result.is_ok();
+    let result = match tx {
+        Tx::Own => {
+            let ended = sql(&conn, if commit { "COMMIT" } else { "ROLLBACK" });
+            match (result, ended) {
+                (Ok(_), Err(e)) => Err(e),
+                (result, _) => result,
+            }
+        }
+        Tx::Scratch(scratch) => {
+            // Within the scratch transaction, a call keeps its changes for
+            // the calls after it only if it would have committed.
+            let end = if commit {
+                "RELEASE call"
+            } else {
+                "ROLLBACK TO call; RELEASE call"
+            };
+            let ended = sql(&conn, end);
+            scratch.put_back(conn);
+            match (result, ended) {
+                (Ok(_), Err(e)) => Err(e),
+                (result, _) => result,
+            }
+        }
+    };
+    if let Some((trial, candidate, failed)) = shadowed {
+        trial
+            .report
+            .record(function, essence(&result), candidate, failed);
+    }
+    result
+}
+
+/// Runs one module call on a connection already inside a transaction:
+/// instantiates, calls, classifies the outcome, records metrics and health.
+#[allow(clippy::too_many_arguments)]
+fn run<P, R>(
+    runtime: &Runtime,
+    deployment: &Arc<Deployment>,
+    ctx: &CallContext,
+    function: &'static str,
+    role: &'static str,
+    db: PooledConnection,
+    instantiate: &impl Fn(&Deployment, &mut Store<CallState>) -> wasmtime::Result<P>,
+    call: &impl Fn(&P, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
+) -> (Result<R, CallError>, PooledConnection) {
     let module = deployment.label();
     let span = tracing::info_span!("module_call",
         org = %ctx.organisation, slot = deployment.module.standard.function(), module = %module,
         version = %deployment.module.id.version,
-        function, outcome = tracing::field::Empty);
+        function, role, outcome = tracing::field::Empty);
     let _enter = span.enter();
     let started = Instant::now();
 
-    let db = runtime.records().connection().map_err(CallError::Host)?;
-    let begin = match access {
-        Access::Read => "BEGIN DEFERRED",
-        Access::Write => "BEGIN IMMEDIATE",
-    };
-    db.execute_batch(begin).map_err(|e| {
-        CallError::Host(anyhow::Error::new(e).context("cannot begin the call's transaction"))
-    })?;
-
     let log = ModuleLog::new(module.clone());
-    let state =
-        CallState::new(ctx.clone(), db, deployment, log.clone()).map_err(CallError::Host)?;
+    let wasi = match crate::interfaces::wasi::context(&deployment.grants, log.clone()) {
+        Ok(wasi) => wasi,
+        Err(e) => return (Err(CallError::Host(e)), db),
+    };
+    let state = CallState::new(ctx.clone(), db, deployment, wasi);
     let mut store = state.into_store(runtime, deployment.limits.deadline);
-
-    let result = instantiate(&mut store).and_then(|instance| call(&instance, &mut store));
+    let result =
+        instantiate(deployment, &mut store).and_then(|instance| call(&instance, &mut store));
     log.finish();
-
     let state = store.into_data();
-    let commit = access == Access::Write && matches!(result, Ok(Ok(_)));
-    let end = if commit { "COMMIT" } else { "ROLLBACK" };
-    let ended = state.db.execute_batch(end);
 
     let outcome = match result {
-        Ok(Ok(value)) => match ended {
-            Ok(()) => Ok(value),
-            Err(e) => Err(CallError::Host(
-                anyhow::Error::new(e).context("cannot commit the call's changes"),
-            )),
-        },
+        Ok(Ok(value)) => Ok(value),
         Ok(Err(outcome)) => Err(CallError::Refused(outcome)),
         Err(error) => Err(classify(error, &module, deployment, state.limiter.denied)),
     };
@@ -274,8 +456,12 @@ pub fn invoke<P, R>(
     runtime
         .metrics()
         .record_call(&module, function, label, elapsed);
+    let failed = outcome
+        .as_ref()
+        .err()
+        .is_some_and(CallError::is_module_failure);
     match &outcome {
-        Err(e) if e.is_module_failure() => {
+        Err(e) if failed => {
             tracing::error!(error = %e, elapsed_us = elapsed.as_micros() as u64, "module call failed")
         }
         Err(CallError::Host(e)) => {
@@ -283,7 +469,10 @@ pub fn invoke<P, R>(
         }
         _ => tracing::debug!(elapsed_us = elapsed.as_micros() as u64, "module call done"),
     }
-    outcome
+    if let Some(reason) = deployment.health.record(failed, runtime.rollback_policy()) {
+        crate::deploy::take_out_of_service(runtime, &ctx.organisation, deployment, reason);
+    }
+    (outcome, state.db)
 }
 
 fn classify(

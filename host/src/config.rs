@@ -30,6 +30,9 @@ pub struct Config {
     pub identity: Identity,
     /// The supplier keys whose signed packages this host accepts.
     pub trust: crate::package::Trust,
+    /// When a failing deployment is rolled back (or a failing candidate's
+    /// trial ended) automatically.
+    pub rollback: crate::health::RollbackPolicy,
 }
 
 /// One organisation and its choice of modules.
@@ -123,6 +126,7 @@ impl Default for Config {
             limits: Limits::default(),
             identity: Identity::default(),
             trust: crate::package::Trust::default(),
+            rollback: crate::health::RollbackPolicy::default(),
         }
     }
 }
@@ -133,6 +137,10 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the configuration {}", path.display()))?;
         let config: Config = toml::from_str(&text)
+            .with_context(|| format!("the configuration {} is not valid", path.display()))?;
+        config
+            .rollback
+            .check()
             .with_context(|| format!("the configuration {} is not valid", path.display()))?;
         for ods in config.organisations.keys() {
             let valid =

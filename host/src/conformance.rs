@@ -596,12 +596,12 @@ const SCHEDULING: &[Check] = &[
     },
 ];
 
-const PARACETAMOL: &str = "387517004";
+pub(crate) const PARACETAMOL: &str = "387517004";
 const IBUPROFEN: &str = "387207008";
 const CLARITHROMYCIN: &str = "387487009";
 const AMOXICILLIN: &str = "372687004";
 
-fn draft(patient: &str, code: &str, dose_mg: f64, per_day: u32) -> Draft {
+pub(crate) fn draft(patient: &str, code: &str, dose_mg: f64, per_day: u32) -> Draft {
     Draft {
         patient: patient.to_string(),
         medication: Coding {

@@ -1,18 +1,29 @@
-//! Deploying to a slot: take a module from the registry, check it is ready
-//! (it compiles, links, implements the slot's standard, and passes the
-//! standard's conformance suite in a scratch store), then swap the slot to
-//! it at once and record who did it and why. Calls in flight finish on the
-//! version they started with. Rolling back swaps to the deployment before.
+//! Deploying to a slot: take a module from the registry, compile it (or load
+//! it from the artifact cache), check it is ready (it links, implements the
+//! slot's standard, has passed the standard's conformance suite, and answers
+//! a smoke call of each function against the organisation's records in a
+//! scratch transaction), then swap the slot to it at once and record who did
+//! it and why. Calls in flight finish on the version they started with.
+//!
+//! A candidate can also be tried first, as a canary (a share of patients) or
+//! a shadow (copies of live calls, writes discarded), then promoted or
+//! aborted. Rolling back swaps to the deployment before. A deployment whose
+//! calls keep failing is taken out of service automatically.
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use serde::Serialize;
+
+use crate::cache::Origin;
 use crate::call::now_ms;
-use crate::conformance::{self, Report};
-use crate::deployment::{Grants, Limits};
+use crate::deployment::{Deployment, Grants, Limits};
 use crate::engine::Runtime;
 use crate::module::LoadError;
-use crate::registry::{self, DeploymentRecord};
+use crate::readiness::{self, NotReady};
+use crate::registry::{self, DeploymentRecord, TrialRecord};
 use crate::standard::{Standard, WorldMismatch};
+use crate::trial::{ReportSnapshot, Started, Trial, TrialMode};
 
 /// Why a deployment did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -20,15 +31,34 @@ pub enum DeployError {
     /// No such module in the registry.
     #[error("there is no module '{0}' in the registry: upload its package first")]
     UnknownModule(String),
-    /// The candidate failed readiness: its conformance report says why.
-    #[error("{} is not ready: it failed {} conformance check(s): {}", .0.module, .0.failed().len(), .0.failed().join(", "))]
-    NotReady(Box<Report>),
+    /// The candidate failed readiness.
+    #[error("{module} is not ready: {reason}")]
+    NotReady {
+        /// The candidate.
+        module: String,
+        /// What it failed.
+        reason: NotReady,
+    },
     /// It does not compile, link or fit the slot's standard.
     #[error("the module was refused: {0}")]
     Load(#[from] LoadError),
     /// No earlier deployment to go back to.
     #[error("the {0} slot has no earlier deployment to roll back to")]
     NothingToRollBack(&'static str),
+    /// No slot for the function yet.
+    #[error("organisation {org} has no {function} slot yet: deploy a module to it first")]
+    NoSlot {
+        /// The organisation.
+        org: String,
+        /// The function.
+        function: &'static str,
+    },
+    /// No trial to promote or abort.
+    #[error("the {0} slot has no canary or shadow running")]
+    NoTrial(&'static str),
+    /// A nonsense share.
+    #[error("percent must be from 1 to 100, not {0}")]
+    BadPercent(u32),
     /// The store failed.
     #[error("the deployment could not be recorded: {0:#}")]
     Store(anyhow::Error),
@@ -50,20 +80,53 @@ pub struct Request<'a> {
     pub reason: &'a str,
     /// Who.
     pub by: &'a str,
-    /// Run the conformance suite first.
+    /// Run the readiness checks first.
     pub readiness: bool,
 }
 
-/// Deploys a registered module to a slot.
-pub fn deploy(runtime: &Runtime, request: Request<'_>) -> Result<DeploymentRecord, DeployError> {
-    swap_to(runtime, request, "deploy")
+/// How long each step of a deployment took, in microseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Compiling, or loading from the artifact cache.
+    pub compile_us: u64,
+    /// Where the compiled module came from.
+    pub compiled_from: Option<Origin>,
+    /// Linking and pre-instantiating.
+    pub link_us: u64,
+    /// The readiness checks.
+    pub readiness_us: u64,
+    /// Recording the deployment and swapping the slot's pointer.
+    pub swap_us: u64,
+    /// From the command to live.
+    pub total_us: u64,
 }
 
-fn swap_to(
-    runtime: &Runtime,
-    request: Request<'_>,
-    action: &str,
-) -> Result<DeploymentRecord, DeployError> {
+/// A deployment made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployed {
+    /// What was recorded.
+    pub deployment: DeploymentRecord,
+    /// How long it took.
+    pub timings: Timings,
+}
+
+/// A candidate compiled, linked and checked, not yet serving.
+struct Candidate {
+    deployment: Arc<Deployment>,
+    hash: String,
+    label: String,
+    grants: Grants,
+    timings: Timings,
+    started: Instant,
+}
+
+fn micros(since: Instant) -> u64 {
+    since.elapsed().as_micros() as u64
+}
+
+fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, DeployError> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
     let conn = runtime.records().connection().map_err(DeployError::Store)?;
     let registry::StoredModule {
         hash,
@@ -75,8 +138,10 @@ fn swap_to(
         .map_err(DeployError::Store)?
         .ok_or_else(|| DeployError::UnknownModule(request.module.to_string()))?;
     drop(conn);
-    let id = label.parse()?;
-    let module = runtime.compile(id, &bytes)?;
+    let step = Instant::now();
+    let module = runtime.compile(label.parse()?, &bytes)?;
+    timings.compile_us = micros(step);
+    timings.compiled_from = Some(module.origin);
     if module.standard != request.standard {
         return Err(LoadError::World(WorldMismatch::WrongStandard {
             expected: request.standard,
@@ -84,24 +149,56 @@ fn swap_to(
         })
         .into());
     }
-    if request.readiness {
-        let report = conformance::run(module.id.clone(), &bytes)?;
-        if !report.passed() {
-            return Err(DeployError::NotReady(Box::new(report)));
-        }
-    }
     let grants = match &requested {
         Some(requested) => request.allowed.restricted_to(requested),
         None => Grants::default(),
     };
+    let step = Instant::now();
     let deployment = runtime.prepare(module, request.limits.clone(), grants.clone())?;
-    let record = DeploymentRecord {
+    timings.link_us = micros(step);
+    if request.readiness {
+        let step = Instant::now();
+        let not_ready = |reason| DeployError::NotReady {
+            module: label.clone(),
+            reason,
+        };
+        readiness::conformance(runtime, &deployment, &bytes).map_err(not_ready)?;
+        readiness::smoke(runtime, request.org, &deployment).map_err(not_ready)?;
+        timings.readiness_us = micros(step);
+    }
+    Ok(Candidate {
+        deployment,
+        hash,
+        label,
+        grants,
+        timings,
+        started,
+    })
+}
+
+/// Records a deployment and makes it the slot's active one.
+fn go_live(
+    runtime: &Runtime,
+    request: &Request<'_>,
+    candidate: Candidate,
+    action: &str,
+) -> Result<Deployed, DeployError> {
+    let Candidate {
+        deployment,
+        hash,
+        label,
+        grants,
+        mut timings,
+        started,
+    } = candidate;
+    let step = Instant::now();
+    let mut record = DeploymentRecord {
         id: 0,
         org: request.org.to_string(),
         function: request.standard.function().to_string(),
         module_hash: hash,
         module: label,
-        limits: request.limits,
+        limits: request.limits.clone(),
         grants,
         action: action.to_string(),
         reason: request.reason.to_string(),
@@ -109,24 +206,45 @@ fn swap_to(
         deployed_by: request.by.to_string(),
     };
     let conn = runtime.records().connection().map_err(DeployError::Store)?;
-    let id = registry::record_deployment(&conn, &record).map_err(DeployError::Store)?;
-    let started = std::time::Instant::now();
-    runtime
+    record.id = registry::record_deployment(&conn, &record).map_err(DeployError::Store)?;
+    let slot = runtime
         .slots()
         .deploy(request.org, Arc::clone(&deployment))?;
+    // A trial of the module now active has nothing left to try.
+    if slot
+        .trial()
+        .is_some_and(|t| t.deployment.module.hash == deployment.module.hash)
+    {
+        slot.end_trial();
+        registry::clear_trial(&conn, request.org, request.standard.function())
+            .map_err(DeployError::Store)?;
+    }
+    timings.swap_us = micros(step);
+    timings.total_us = micros(started);
     tracing::info!(org = request.org, slot = request.standard.function(), module = %deployment.module.label,
-        action, swap_us = started.elapsed().as_micros() as u64, "slot now serves {}", deployment.module.label);
-    Ok(DeploymentRecord { id, ..record })
+        version = %deployment.module.id.version, action, total_us = timings.total_us, swap_us = timings.swap_us,
+        "slot now serves {}", deployment.module.label);
+    Ok(Deployed {
+        deployment: record,
+        timings,
+    })
 }
 
-/// Rolls a slot back to the deployment before the active one.
+/// Deploys a registered module to a slot.
+pub fn deploy(runtime: &Runtime, request: Request<'_>) -> Result<Deployed, DeployError> {
+    let candidate = candidate(runtime, &request)?;
+    go_live(runtime, &request, candidate, "deploy")
+}
+
+/// Rolls a slot back to the deployment before the active one (no readiness
+/// checks: it served before).
 pub fn rollback(
     runtime: &Runtime,
     org: &str,
     standard: Standard,
     reason: &str,
     by: &str,
-) -> Result<DeploymentRecord, DeployError> {
+) -> Result<Deployed, DeployError> {
     let conn = runtime.records().connection().map_err(DeployError::Store)?;
     let history = registry::history(&conn, org, standard.function()).map_err(DeployError::Store)?;
     drop(conn);
@@ -136,18 +254,214 @@ pub fn rollback(
         .rev()
         .find(|d| Some(&d.module_hash) != active.as_ref())
         .ok_or(DeployError::NothingToRollBack(standard.function()))?;
-    swap_to(
-        runtime,
-        Request {
-            org,
-            standard,
-            module: &previous.module_hash,
-            limits: previous.limits.clone(),
-            allowed: previous.grants.clone(),
-            reason,
-            by,
-            readiness: false,
+    let request = Request {
+        org,
+        standard,
+        module: &previous.module_hash,
+        limits: previous.limits.clone(),
+        allowed: previous.grants.clone(),
+        reason,
+        by,
+        readiness: false,
+    };
+    let candidate = candidate(runtime, &request)?;
+    go_live(runtime, &request, candidate, "rollback")
+}
+
+/// Starts a canary or shadow trial of a registered module in a slot, after
+/// the readiness checks. Replaces any trial already running.
+pub fn start_trial(
+    runtime: &Runtime,
+    request: Request<'_>,
+    mode: TrialMode,
+    percent: u32,
+) -> Result<TrialRecord, DeployError> {
+    if !(1..=100).contains(&percent) {
+        return Err(DeployError::BadPercent(percent));
+    }
+    let slot = runtime
+        .slots()
+        .get(request.org, request.standard)
+        .ok_or_else(|| DeployError::NoSlot {
+            org: request.org.to_string(),
+            function: request.standard.function(),
+        })?;
+    let candidate = candidate(runtime, &request)?;
+    let record = TrialRecord {
+        org: request.org.to_string(),
+        function: request.standard.function().to_string(),
+        mode: mode.as_str().to_string(),
+        module_hash: candidate.hash.clone(),
+        module: candidate.label.clone(),
+        percent: percent as u8,
+        limits: request.limits.clone(),
+        grants: candidate.grants.clone(),
+        reason: request.reason.to_string(),
+        started_ms: now_ms(),
+        started_by: request.by.to_string(),
+    };
+    let conn = runtime.records().connection().map_err(DeployError::Store)?;
+    registry::set_trial(&conn, &record).map_err(DeployError::Store)?;
+    slot.start_trial(Arc::new(trial_of(&record, candidate.deployment)))?;
+    Ok(record)
+}
+
+fn trial_of(record: &TrialRecord, deployment: Arc<Deployment>) -> Trial {
+    let mode = TrialMode::parse(&record.mode).unwrap_or(TrialMode::Shadow);
+    Trial::new(
+        mode,
+        deployment,
+        record.percent,
+        Started {
+            at_ms: record.started_ms,
+            by: record.started_by.clone(),
+            reason: record.reason.clone(),
         },
-        "rollback",
     )
+}
+
+/// Brings back a slot's recorded trial after a restart (its shadow report
+/// starts again from nothing).
+pub fn restore_trial(runtime: &Runtime, org: &str, standard: Standard) -> anyhow::Result<()> {
+    let conn = runtime.records().connection()?;
+    let Some(record) = registry::trial(&conn, org, standard.function())? else {
+        return Ok(());
+    };
+    let stored = registry::module_bytes(&conn, &record.module_hash)?
+        .ok_or_else(|| anyhow::anyhow!("the trial's module {} is missing", record.module))?;
+    drop(conn);
+    let module = runtime.compile(stored.label.parse()?, &stored.bytes)?;
+    let deployment = runtime.prepare(module, record.limits.clone(), record.grants.clone())?;
+    if let Some(slot) = runtime.slots().get(org, standard) {
+        slot.start_trial(Arc::new(trial_of(&record, deployment)))?;
+        tracing::info!(org, slot = standard.function(), module = %record.module, mode = %record.mode, "restored the trial");
+    }
+    Ok(())
+}
+
+/// Makes a slot's trial candidate the active deployment, at once (it is
+/// compiled, linked and checked already).
+pub fn promote(
+    runtime: &Runtime,
+    org: &str,
+    standard: Standard,
+    reason: &str,
+    by: &str,
+) -> Result<Deployed, DeployError> {
+    let started = Instant::now();
+    let slot = runtime
+        .slots()
+        .get(org, standard)
+        .ok_or(DeployError::NoTrial(standard.function()))?;
+    let trial = slot
+        .trial()
+        .ok_or(DeployError::NoTrial(standard.function()))?;
+    let deployment = trial.deployment.clone();
+    let hash = deployment.module.hash.clone();
+    let request = Request {
+        org,
+        standard,
+        module: &hash,
+        limits: deployment.limits.clone(),
+        allowed: deployment.grants.clone(),
+        reason,
+        by,
+        readiness: false,
+    };
+    let candidate = Candidate {
+        hash: deployment.module.hash.clone(),
+        label: deployment.module.label.to_string(),
+        grants: deployment.grants.clone(),
+        deployment,
+        timings: Timings::default(),
+        started,
+    };
+    go_live(runtime, &request, candidate, "promote")
+}
+
+/// Ends a slot's trial; the candidate stops receiving calls. Returns what
+/// the trial was and, for a shadow, its final report.
+pub fn abort(
+    runtime: &Runtime,
+    org: &str,
+    standard: Standard,
+) -> Result<(serde_json::Value, Option<ReportSnapshot>), DeployError> {
+    let slot = runtime
+        .slots()
+        .get(org, standard)
+        .ok_or(DeployError::NoTrial(standard.function()))?;
+    let trial = slot
+        .end_trial()
+        .ok_or(DeployError::NoTrial(standard.function()))?;
+    let conn = runtime.records().connection().map_err(DeployError::Store)?;
+    registry::clear_trial(&conn, org, standard.function()).map_err(DeployError::Store)?;
+    let report = (trial.mode == TrialMode::Shadow).then(|| trial.report.snapshot());
+    Ok((trial.summary(), report))
+}
+
+/// Takes a failing deployment out of service, on a thread of its own so the
+/// call that noticed is not held up: a candidate on trial has its trial
+/// ended; an active deployment is rolled back to the one before. Either way
+/// the action and its reason go into the audit trail.
+pub fn take_out_of_service(
+    runtime: &Runtime,
+    org: &str,
+    deployment: &Arc<Deployment>,
+    reason: String,
+) {
+    let (runtime, org, deployment) = (runtime.clone(), org.to_string(), deployment.clone());
+    let spawned = std::thread::Builder::new()
+        .name("automatic-rollback".into())
+        .spawn(move || {
+            let standard = deployment.module.standard;
+            let Some(slot) = runtime.slots().get(&org, standard) else {
+                return;
+            };
+            let module = deployment.module.label.to_string();
+            tracing::error!(org = %org, slot = standard.function(), module = %module, %reason,
+                "taking a failing deployment out of service");
+            let on_trial = slot
+                .trial()
+                .is_some_and(|t| Arc::ptr_eq(&t.deployment, &deployment));
+            let (action, outcome) = if on_trial {
+                let ended = abort(&runtime, &org, standard);
+                ("slot.trial.abort.automatic", ended.map(|_| ()))
+            } else if Arc::ptr_eq(&slot.active(), &deployment) {
+                let rolled = rollback(
+                    &runtime,
+                    &org,
+                    standard,
+                    &format!("automatic: {module} {reason}"),
+                    "patchbay",
+                );
+                ("slot.rollback.automatic", rolled.map(|_| ()))
+            } else {
+                return;
+            };
+            let outcome = match outcome {
+                Ok(()) => "success".to_string(),
+                Err(e) => {
+                    tracing::error!(org = %org, slot = standard.function(), error = %e, "could not take the deployment out of service");
+                    format!("error: {e}")
+                }
+            };
+            let event = crate::audit::Event {
+                user: "patchbay".into(),
+                user_name: Some("Patchbay host (automatic)".into()),
+                org: org.clone(),
+                role: "system".into(),
+                action: action.into(),
+                resource: Some(format!("slot/{org}/{}", standard.function())),
+                patient: None,
+                outcome,
+                detail: Some(reason),
+                module: Some(module),
+            };
+            if let Err(e) = crate::audit::record(runtime.records(), now_ms(), &event) {
+                tracing::error!(error = %format!("{e:#}"), "cannot audit the automatic rollback");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the automatic rollback");
+    }
 }

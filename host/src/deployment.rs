@@ -106,6 +106,8 @@ pub struct Deployment {
     pub grants: Grants,
     /// Its pre-instantiated component.
     pub pre: Pre,
+    /// Its recent calls' failures, for automatic rollback.
+    pub health: crate::health::Health,
 }
 
 impl Deployment {
@@ -141,6 +143,7 @@ impl Deployment {
             limits,
             grants,
             pre,
+            health: Default::default(),
         })
     }
 

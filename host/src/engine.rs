@@ -15,6 +15,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::cache::ArtifactCache;
 use crate::call::CallState;
 use crate::deployment::{Deployment, Grants, Limits};
+use crate::health::RollbackPolicy;
 use crate::metrics::Metrics;
 use crate::module::{LoadError, Module, ModuleId};
 use crate::slot::Slots;
@@ -23,7 +24,7 @@ use crate::store::RecordStore;
 /// How often the epoch advances: the granularity of call deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(2);
 
-/// Settings of the engine.
+/// Settings of the engine and runtime.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
     /// Instances that may run at once, across all modules.
@@ -33,6 +34,8 @@ pub struct EngineSettings {
     pub max_memory_bytes: usize,
     /// Where compiled modules are cached; `None` compiles every time.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// When a failing deployment is taken out of service.
+    pub rollback: RollbackPolicy,
 }
 
 impl Default for EngineSettings {
@@ -41,6 +44,7 @@ impl Default for EngineSettings {
             max_instances: 256,
             max_memory_bytes: 256 * 1024 * 1024,
             cache_dir: None,
+            rollback: RollbackPolicy::default(),
         }
     }
 }
@@ -59,6 +63,7 @@ struct Inner {
     slots: Slots,
     metrics: Metrics,
     cache: Option<ArtifactCache>,
+    rollback: RollbackPolicy,
     _ticker: Ticker,
 }
 
@@ -83,6 +88,7 @@ impl Runtime {
                 slots: Slots::default(),
                 metrics: Metrics::default(),
                 cache,
+                rollback: settings.rollback.clone(),
                 _ticker: ticker,
             }),
         })
@@ -122,6 +128,11 @@ impl Runtime {
     /// artifact cache) and checks which standard it implements.
     pub fn compile(&self, id: ModuleId, bytes: &[u8]) -> Result<Arc<Module>, LoadError> {
         Module::load(self.engine(), self.inner.cache.as_ref(), id, bytes).map(Arc::new)
+    }
+
+    /// When a failing deployment is taken out of service.
+    pub fn rollback_policy(&self) -> &RollbackPolicy {
+        &self.inner.rollback
     }
 
     /// The artifact cache, if the runtime has one.

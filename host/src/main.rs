@@ -153,8 +153,76 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Your organisation's slots on a running server: active module and
-    /// history.
+    /// Try a registered module as a canary: a share of patients (sticky per
+    /// patient) is served by it, after its readiness checks.
+    Canary {
+        /// The care function: scheduling or prescribing.
+        #[arg(long)]
+        function: String,
+        /// The module: supplier/name@version, or its SHA-256.
+        #[arg(long)]
+        module: String,
+        /// The share of patients it serves, in percent.
+        #[arg(long)]
+        percent: u32,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Try a registered module as a shadow: it gets a copy of live calls,
+    /// its writes are discarded, and its answers are compared with the live
+    /// module's (see `patchbay trial`).
+    Shadow {
+        /// The care function: scheduling or prescribing.
+        #[arg(long)]
+        function: String,
+        /// The module: supplier/name@version, or its SHA-256.
+        #[arg(long)]
+        module: String,
+        /// The share of calls copied to it, in percent.
+        #[arg(long, default_value_t = 100)]
+        percent: u32,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Show a slot's canary or shadow, with the shadow's agreements and
+    /// differences per function.
+    Trial {
+        /// The care function: scheduling or prescribing.
+        #[arg(long)]
+        function: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Make a slot's canary or shadow candidate its active module.
+    Promote {
+        /// The care function: scheduling or prescribing.
+        #[arg(long)]
+        function: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// End a slot's canary or shadow; prints the shadow's final report.
+    Abort {
+        /// The care function: scheduling or prescribing.
+        #[arg(long)]
+        function: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Your organisation's slots on a running server: active module, trial
+    /// and history.
     Slots {
         #[command(flatten)]
         server: ServerArgs,
@@ -479,6 +547,51 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => server.send(
             reqwest::Method::POST,
             &format!("/admin/slots/{function}/rollback"),
+            Some(serde_json::json!({"reason": reason})),
+        ),
+        Command::Canary {
+            function,
+            module,
+            percent,
+            reason,
+            server,
+        } => server.send(
+            reqwest::Method::POST,
+            &format!("/admin/slots/{function}/canary"),
+            Some(serde_json::json!({"module": module, "percent": percent, "reason": reason})),
+        ),
+        Command::Shadow {
+            function,
+            module,
+            percent,
+            reason,
+            server,
+        } => server.send(
+            reqwest::Method::POST,
+            &format!("/admin/slots/{function}/shadow"),
+            Some(serde_json::json!({"module": module, "percent": percent, "reason": reason})),
+        ),
+        Command::Trial { function, server } => server.send(
+            reqwest::Method::GET,
+            &format!("/admin/slots/{function}/trial"),
+            None,
+        ),
+        Command::Promote {
+            function,
+            reason,
+            server,
+        } => server.send(
+            reqwest::Method::POST,
+            &format!("/admin/slots/{function}/promote"),
+            Some(serde_json::json!({"reason": reason})),
+        ),
+        Command::Abort {
+            function,
+            reason,
+            server,
+        } => server.send(
+            reqwest::Method::POST,
+            &format!("/admin/slots/{function}/abort"),
             Some(serde_json::json!({"reason": reason})),
         ),
         Command::Slots { server } => server.send(reqwest::Method::GET, "/admin/slots", None),

@@ -8,10 +8,12 @@ use wasmtime::Store;
 
 use crate::bindings::Outcome;
 use crate::bindings::prescribing::exports::care::prescribing::ordering::Guest;
-use crate::call::{Access, CallContext, CallError, CallState, invoke};
+use crate::call::{Access, CallContext, CallError, CallState, Caller, Scratch, Tx, invoke};
 use crate::deployment::{Deployment, Pre};
 use crate::engine::Runtime;
+use crate::slot::{Route, RouteKey};
 use crate::standard::Standard;
+use crate::trial::Comparable;
 
 pub use crate::bindings::prescribing::care::prescribing::records::{
     Allergy, Criticality, Dosage, MedicationRequest, RequestIntent, RequestStatus,
@@ -22,48 +24,74 @@ pub use crate::bindings::prescribing::exports::care::prescribing::ordering::{
 
 /// A prescribing module, bound to one caller's context.
 pub struct Ordering {
-    runtime: Runtime,
-    deployment: Arc<Deployment>,
-    ctx: CallContext,
+    caller: Caller,
 }
 
 impl Runtime {
-    /// The organisation's active prescribing module, for calls in `ctx`.
+    /// The organisation's prescribing module for calls in `ctx` by the caller.
     pub fn ordering(&self, ctx: CallContext) -> Result<Ordering, CallError> {
-        let deployment = self.active(&ctx.organisation, Standard::Prescribing)?;
+        self.ordering_for(ctx, RouteKey::Caller)
+    }
+
+    /// The organisation's prescribing module for calls about `key`'s patient:
+    /// the active deployment, or a canary if the patient is in its share.
+    pub fn ordering_for(&self, ctx: CallContext, key: RouteKey) -> Result<Ordering, CallError> {
+        let route = self.route(&ctx, Standard::Prescribing, &key)?;
         Ok(Ordering {
-            runtime: self.clone(),
-            deployment,
-            ctx,
+            caller: Caller {
+                runtime: self.clone(),
+                route,
+                ctx,
+                tx: Tx::Own,
+            },
         })
+    }
+
+    /// A deployment's prescribing functions, called in a scratch transaction
+    /// (readiness checks): whatever they change is rolled back.
+    pub fn ordering_in_scratch(
+        &self,
+        ctx: CallContext,
+        deployment: Arc<Deployment>,
+        scratch: Arc<Scratch>,
+    ) -> Ordering {
+        Ordering {
+            caller: Caller {
+                runtime: self.clone(),
+                route: Route {
+                    deployment,
+                    shadow: None,
+                },
+                ctx,
+                tx: Tx::Scratch(scratch),
+            },
+        }
     }
 }
 
 impl Ordering {
     /// The deployment the calls go to.
     pub fn deployment(&self) -> &Arc<Deployment> {
-        &self.deployment
+        &self.caller.route.deployment
     }
 
-    fn invoke<R>(
+    fn invoke<R: Comparable>(
         &self,
         function: &'static str,
         access: Access,
-        call: impl FnOnce(&Guest, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
+        call: impl Fn(&Guest, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
     ) -> Result<R, CallError> {
-        let Pre::Prescribing(pre) = &self.deployment.pre else {
-            return Err(CallError::Host(anyhow::anyhow!(
-                "{} is not a prescribing module",
-                self.deployment.module.label
-            )));
-        };
         invoke(
-            &self.runtime,
-            &self.deployment,
-            &self.ctx,
+            &self.caller,
             function,
             access,
-            |store| pre.instantiate(store),
+            |deployment, store| match &deployment.pre {
+                Pre::Prescribing(pre) => pre.instantiate(store),
+                _ => Err(wasmtime::Error::msg(format!(
+                    "{} is not a prescribing module",
+                    deployment.module.label
+                ))),
+            },
             |provider, store| call(provider.care_prescribing_ordering(), store),
         )
     }

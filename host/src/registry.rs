@@ -34,6 +34,25 @@ CREATE TABLE IF NOT EXISTS deployments (
     deployed_by TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deployments_by_slot ON deployments (org, function, id);
+CREATE TABLE IF NOT EXISTS trials (
+    org TEXT NOT NULL,
+    function TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    module_hash TEXT NOT NULL REFERENCES modules (hash),
+    module_label TEXT NOT NULL,
+    percent INTEGER NOT NULL,
+    limits TEXT NOT NULL,
+    grants TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    started_by TEXT NOT NULL,
+    PRIMARY KEY (org, function)
+);
+CREATE TABLE IF NOT EXISTS conformance_passed (
+    module_hash TEXT PRIMARY KEY REFERENCES modules (hash),
+    report TEXT NOT NULL,
+    ran_ms INTEGER NOT NULL
+);
 ";
 
 /// A module the host has accepted.
@@ -249,4 +268,129 @@ pub fn history(
         });
     }
     Ok(out)
+}
+
+/// A candidate on trial in a slot, as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialRecord {
+    /// The organisation.
+    pub org: String,
+    /// The care function.
+    pub function: String,
+    /// `canary` or `shadow`.
+    pub mode: String,
+    /// The candidate's hash.
+    pub module_hash: String,
+    /// `supplier/name@version`.
+    pub module: String,
+    /// Its share, in percent.
+    pub percent: u8,
+    /// Its limits.
+    pub limits: Limits,
+    /// Its grants.
+    pub grants: Grants,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub started_ms: i64,
+    /// Who.
+    pub started_by: String,
+}
+
+/// Records a slot's trial, replacing any earlier one.
+pub fn set_trial(conn: &Connection, t: &TrialRecord) -> anyhow::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO trials (org, function, mode, module_hash, module_label, percent, limits, grants, \
+         reason, started_ms, started_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            t.org,
+            t.function,
+            t.mode,
+            t.module_hash,
+            t.module,
+            t.percent,
+            serde_json::to_string(&t.limits)?,
+            serde_json::to_string(&t.grants)?,
+            t.reason,
+            t.started_ms,
+            t.started_by
+        ],
+    )?;
+    Ok(())
+}
+
+/// Forgets a slot's trial.
+pub fn clear_trial(conn: &Connection, org: &str, function: &str) -> anyhow::Result<()> {
+    conn.execute(
+        "DELETE FROM trials WHERE org = ?1 AND function = ?2",
+        (org, function),
+    )?;
+    Ok(())
+}
+
+/// A slot's recorded trial, if any.
+pub fn trial(conn: &Connection, org: &str, function: &str) -> anyhow::Result<Option<TrialRecord>> {
+    let row = conn
+        .query_row(
+            "SELECT org, function, mode, module_hash, module_label, percent, limits, grants, reason, started_ms, \
+             started_by FROM trials WHERE org = ?1 AND function = ?2",
+            (org, function),
+            |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                    (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, u8>(5)?),
+                    (r.get::<_, String>(6)?, r.get::<_, String>(7)?),
+                    (r.get::<_, String>(8)?, r.get::<_, i64>(9)?, r.get::<_, String>(10)?),
+                ))
+            },
+        )
+        .optional()?;
+    let Some((
+        (org, function, mode),
+        (module_hash, module, percent),
+        (limits, grants),
+        (reason, started_ms, started_by),
+    )) = row
+    else {
+        return Ok(None);
+    };
+    Ok(Some(TrialRecord {
+        org,
+        function,
+        mode,
+        module_hash,
+        module,
+        percent,
+        limits: serde_json::from_str(&limits)?,
+        grants: serde_json::from_str(&grants)?,
+        reason,
+        started_ms,
+        started_by,
+    }))
+}
+
+/// Whether a module has passed its standard's conformance suite here.
+pub fn passed_conformance(conn: &Connection, module_hash: &str) -> anyhow::Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM conformance_passed WHERE module_hash = ?1",
+            [module_hash],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Records that a module passed its conformance suite, with the report.
+pub fn record_conformance(
+    conn: &Connection,
+    module_hash: &str,
+    report: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO conformance_passed (module_hash, report, ran_ms) VALUES (?1, ?2, ?3)",
+        params![module_hash, report, now],
+    )?;
+    Ok(())
 }

@@ -8,10 +8,12 @@ use wasmtime::Store;
 
 use crate::bindings::Outcome;
 use crate::bindings::scheduling::exports::care::scheduling::booking::Guest;
-use crate::call::{Access, CallContext, CallError, CallState, invoke};
+use crate::call::{Access, CallContext, CallError, CallState, Caller, Scratch, Tx, invoke};
 use crate::deployment::{Deployment, Pre};
 use crate::engine::Runtime;
+use crate::slot::{Route, RouteKey};
 use crate::standard::Standard;
+use crate::trial::Comparable;
 
 pub use crate::bindings::scheduling::care::scheduling::records::{
     Appointment, AppointmentStatus, DeliveryChannel, Schedule, Slot, SlotQuery, SlotStatus,
@@ -22,63 +24,74 @@ pub use crate::bindings::scheduling::exports::care::scheduling::booking::{
 
 /// A scheduling module, bound to one caller's context.
 pub struct Booking {
-    runtime: Runtime,
-    deployment: Arc<Deployment>,
-    ctx: CallContext,
+    caller: Caller,
 }
 
 impl Runtime {
-    /// The organisation's active scheduling module, for calls in `ctx`.
+    /// The organisation's scheduling module for calls in `ctx` by the caller.
     pub fn booking(&self, ctx: CallContext) -> Result<Booking, CallError> {
-        let deployment = self.active(&ctx.organisation, Standard::Scheduling)?;
+        self.booking_for(ctx, RouteKey::Caller)
+    }
+
+    /// The organisation's scheduling module for calls about `key`'s patient:
+    /// the active deployment, or a canary if the patient is in its share.
+    pub fn booking_for(&self, ctx: CallContext, key: RouteKey) -> Result<Booking, CallError> {
+        let route = self.route(&ctx, Standard::Scheduling, &key)?;
         Ok(Booking {
-            runtime: self.clone(),
-            deployment,
-            ctx,
+            caller: Caller {
+                runtime: self.clone(),
+                route,
+                ctx,
+                tx: Tx::Own,
+            },
         })
     }
 
-    /// The active deployment of an organisation's slot.
-    pub fn active(
+    /// A deployment's scheduling functions, called in a scratch transaction
+    /// (readiness checks): whatever they change is rolled back.
+    pub fn booking_in_scratch(
         &self,
-        organisation: &str,
-        standard: Standard,
-    ) -> Result<Arc<Deployment>, CallError> {
-        self.slots()
-            .get(organisation, standard)
-            .map(|slot| slot.active())
-            .ok_or_else(|| CallError::NoModule {
-                organisation: organisation.to_string(),
-                function: standard.function(),
-            })
+        ctx: CallContext,
+        deployment: Arc<Deployment>,
+        scratch: Arc<Scratch>,
+    ) -> Booking {
+        Booking {
+            caller: Caller {
+                runtime: self.clone(),
+                route: Route {
+                    deployment,
+                    shadow: None,
+                },
+                ctx,
+                tx: Tx::Scratch(scratch),
+            },
+        }
     }
 }
 
 impl Booking {
     /// The deployment the calls go to.
     pub fn deployment(&self) -> &Arc<Deployment> {
-        &self.deployment
+        &self.caller.route.deployment
     }
 
-    fn invoke<R>(
+    fn invoke<R: Comparable>(
         &self,
         function: &'static str,
         access: Access,
-        call: impl FnOnce(&Guest, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
+        call: impl Fn(&Guest, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
     ) -> Result<R, CallError> {
-        let Pre::Scheduling(pre) = &self.deployment.pre else {
-            return Err(CallError::Host(anyhow::anyhow!(
-                "{} is not a scheduling module",
-                self.deployment.module.label
-            )));
-        };
         invoke(
-            &self.runtime,
-            &self.deployment,
-            &self.ctx,
+            &self.caller,
             function,
             access,
-            |store| pre.instantiate(store),
+            |deployment, store| match &deployment.pre {
+                Pre::Scheduling(pre) => pre.instantiate(store),
+                _ => Err(wasmtime::Error::msg(format!(
+                    "{} is not a scheduling module",
+                    deployment.module.label
+                ))),
+            },
             |provider, store| call(provider.care_scheduling_booking(), store),
         )
     }

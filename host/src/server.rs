@@ -31,6 +31,7 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
     }
     let settings = EngineSettings {
         cache_dir: Some(config.data_dir.join("artifacts")),
+        rollback: config.rollback.clone(),
         ..EngineSettings::default()
     };
     let runtime = Runtime::new(store, &settings)?;
@@ -58,6 +59,20 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
                     runtime.prepare(module, last.limits.clone(), last.grants.clone())?;
                 runtime.slots().deploy(ods, deployment)?;
                 tracing::info!(org = %ods, slot = %function, module = %last.module, "restored the recorded deployment");
+                let trial = registry::trial(&*runtime.records().connection()?, ods, function)?;
+                if let Some(trial) = trial {
+                    let conn = runtime.records().connection()?;
+                    let trusted = registry::module_bytes(&conn, &trial.module_hash)?
+                        .map(|m| still_trusted(&m, &config.trust));
+                    if !matches!(trusted, Some(Ok(()))) {
+                        tracing::warn!(org = %ods, slot = %function, module = %trial.module,
+                            "the slot's trial candidate is no longer trusted: its trial is ended");
+                        registry::clear_trial(&conn, ods, function)?;
+                    }
+                }
+                crate::deploy::restore_trial(&runtime, ods, standard).with_context(|| {
+                    format!("organisation {ods}, {function}: cannot restore its trial")
+                })?;
                 continue;
             }
             let loaded = load_module(spec, &config.trust)

@@ -184,7 +184,9 @@ async fn slots(
                 "world": slot.standard.world(),
                 "module": active.module.label.to_string(),
                 "sha256": active.module.hash,
-                "history": slot.history().iter().map(|d| d.module.label.to_string()).collect::<Vec<_>>(),
+                "healthy": !active.health.tripped(),
+                "trial": slot.trial().map(|t| t.summary()),
+                "history": slot.history().iter().map(|label| label.to_string()).collect::<Vec<_>>(),
             })
         })
         .collect();

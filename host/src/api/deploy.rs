@@ -1,6 +1,7 @@
 //! Admin routes for the deployment lifecycle, for the caller's
 //! organisation: add a module (a signed package), list modules, deploy a
-//! module to a slot (after the readiness checks), roll back, show a slot's
+//! module to a slot (after the readiness checks), roll back, try a
+//! candidate as a canary or a shadow and promote or abort it, show a slot's
 //! history. Every action is audited.
 
 use axum::Json;
@@ -17,8 +18,10 @@ use crate::bindings::IssueCode;
 use crate::deploy::{self, DeployError};
 use crate::identity::{Principal, Role};
 use crate::package::Package;
+use crate::readiness::NotReady;
 use crate::registry;
 use crate::standard::Standard;
+use crate::trial::TrialMode;
 
 const ADMINS: &[Role] = &[Role::Admin];
 
@@ -54,6 +57,41 @@ pub fn routes() -> Vec<RouteSpec> {
             handler: post(rollback),
         },
         RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/canary",
+            summary: "Route a share of patients to a candidate, after its readiness checks: {\"module\": \"supplier/name@version\", \"percent\": 10, \"reason\": \"…\"}. Sticky per patient",
+            roles: ADMINS,
+            handler: post(canary),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/shadow",
+            summary: "Copy live calls to a candidate, its writes discarded, and compare its answers: {\"module\": \"supplier/name@version\", \"percent\": 100, \"reason\": \"…\"}",
+            roles: ADMINS,
+            handler: post(shadow),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/admin/slots/{function}/trial",
+            summary: "The slot's canary or shadow, with the shadow's agreements and differences per function",
+            roles: ADMINS,
+            handler: get(trial),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/promote",
+            summary: "Make the canary or shadow candidate the active module, at once: {\"reason\": \"…\"}",
+            roles: ADMINS,
+            handler: post(promote),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/abort",
+            summary: "End the canary or shadow; returns the shadow's final report: {\"reason\": \"…\"}",
+            roles: ADMINS,
+            handler: post(abort),
+        },
+        RouteSpec {
             method: Method::GET,
             path: "/admin/slots/{function}/history",
             summary: "The slot's deployments: who, when, why",
@@ -85,13 +123,19 @@ impl From<DeployError> for ApiError {
     fn from(e: DeployError) -> ApiError {
         let status = match &e {
             DeployError::UnknownModule(_) => StatusCode::NOT_FOUND,
-            DeployError::NotReady(_) | DeployError::Load(_) | DeployError::NothingToRollBack(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            DeployError::NotReady { .. }
+            | DeployError::Load(_)
+            | DeployError::NothingToRollBack(_)
+            | DeployError::BadPercent(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            DeployError::NoSlot { .. } | DeployError::NoTrial(_) => StatusCode::CONFLICT,
             DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut error = ApiError::new(status, IssueCode::BusinessRule, e.to_string());
-        if let DeployError::NotReady(report) = &e {
+        if let DeployError::NotReady {
+            reason: NotReady::Conformance(report),
+            ..
+        } = &e
+        {
             error.body["issue"][0]["details"] = json!({"text": report.text()});
         }
         error
@@ -158,14 +202,77 @@ async fn add_module(
     act.finish(result).await
 }
 
-/// A deploy or rollback request.
+/// A request to change a slot.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SlotChange {
-    /// The module, for a deploy: `supplier/name@version` or its hash.
+    /// The module, for a deploy or trial: `supplier/name@version` or its hash.
     module: Option<String>,
+    /// For a trial: the share of patients (canary) or of calls (shadow), in
+    /// percent.
+    percent: Option<u32>,
     /// Why: kept in the slot's history and the audit trail.
     reason: String,
+}
+
+/// What a slot change needs from the request: the function, the body, the
+/// organisation's limits and what it allows.
+struct Change {
+    standard: Standard,
+    change: SlotChange,
+    org: String,
+    by: String,
+    limits: crate::deployment::Limits,
+    allowed: crate::deployment::Grants,
+}
+
+impl Change {
+    fn read(
+        state: &AppState,
+        principal: &Principal,
+        function: &str,
+        body: Result<Json<SlotChange>, JsonRejection>,
+    ) -> Result<Change, ApiError> {
+        let standard = standard(function)?;
+        let Json(change) = body.map_err(json_error)?;
+        let org = principal.organisation.clone();
+        let org_config = state.config.organisations.get(&org);
+        let limits = org_config
+            .and_then(|o| o.limits.clone())
+            .unwrap_or_else(|| state.config.limits.clone());
+        let allowed = org_config.map(|o| o.grants.clone()).unwrap_or_default();
+        Ok(Change {
+            standard,
+            change,
+            org,
+            by: principal.user.clone(),
+            limits,
+            allowed,
+        })
+    }
+
+    fn module(&self) -> Result<String, ApiError> {
+        self.change.module.clone().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                IssueCode::Required,
+                "say which module: {\"module\": \"supplier/name@version\"}",
+            )
+        })
+    }
+
+    fn request<'a>(&'a self, module: &'a str) -> deploy::Request<'a> {
+        deploy::Request {
+            org: &self.org,
+            standard: self.standard,
+            module,
+            limits: self.limits.clone(),
+            allowed: self.allowed.clone(),
+            reason: &self.change.reason,
+            by: &self.by,
+            readiness: true,
+        }
+    }
 }
 
 async fn deploy_module(
@@ -177,44 +284,15 @@ async fn deploy_module(
     let mut act = state.act(&principal, "slot.deploy", ADMINS).await?;
     act.resource = Some(format!("slot/{}/{function}", principal.organisation));
     let result = async {
-        let standard = standard(&function)?;
-        let Json(change) = body.map_err(json_error)?;
-        let module = change.module.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                IssueCode::Required,
-                "say which module: {\"module\": \"supplier/name@version\"}",
-            )
-        })?;
-        act.detail = Some(format!("{module}: {}", change.reason));
-        let org = principal.organisation.clone();
-        let org_config = state.config.organisations.get(&org).cloned();
-        let limits = org_config
-            .as_ref()
-            .and_then(|o| o.limits.clone())
-            .unwrap_or_else(|| state.config.limits.clone());
-        let allowed = org_config.map(|o| o.grants).unwrap_or_default();
+        let change = Change::read(&state, &principal, &function, body)?;
+        let module = change.module()?;
+        act.detail = Some(format!("{module}: {}", change.change.reason));
         let runtime = state.runtime.clone();
-        let by = principal.user.clone();
-        let record = blocking(move || {
-            deploy::deploy(
-                &runtime,
-                deploy::Request {
-                    org: &org,
-                    standard,
-                    module: &module,
-                    limits,
-                    allowed,
-                    reason: &change.reason,
-                    by: &by,
-                    readiness: true,
-                },
-            )
-        })
-        .await
-        .map_err(internal)??;
-        act.module = Some(record.module.clone());
-        Ok(Json(json!({"deployment": record})))
+        let deployed = blocking(move || deploy::deploy(&runtime, change.request(&module)))
+            .await
+            .map_err(internal)??;
+        act.module = Some(deployed.deployment.module.clone());
+        Ok(Json(json!(deployed)))
     }
     .await;
     act.finish(result).await
@@ -229,17 +307,149 @@ async fn rollback(
     let mut act = state.act(&principal, "slot.rollback", ADMINS).await?;
     act.resource = Some(format!("slot/{}/{function}", principal.organisation));
     let result = async {
-        let standard = standard(&function)?;
-        let Json(change) = body.map_err(json_error)?;
-        act.detail = Some(change.reason.clone());
+        let change = Change::read(&state, &principal, &function, body)?;
+        act.detail = Some(change.change.reason.clone());
         let runtime = state.runtime.clone();
-        let (org, by) = (principal.organisation.clone(), principal.user.clone());
-        let record =
-            blocking(move || deploy::rollback(&runtime, &org, standard, &change.reason, &by))
+        let deployed = blocking(move || {
+            deploy::rollback(
+                &runtime,
+                &change.org,
+                change.standard,
+                &change.change.reason,
+                &change.by,
+            )
+        })
+        .await
+        .map_err(internal)??;
+        act.module = Some(deployed.deployment.module.clone());
+        Ok(Json(json!(deployed)))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn canary(
+    state: State<AppState>,
+    principal: Principal,
+    function: Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    start_trial(state, principal, function, body, TrialMode::Canary).await
+}
+
+async fn shadow(
+    state: State<AppState>,
+    principal: Principal,
+    function: Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    start_trial(state, principal, function, body, TrialMode::Shadow).await
+}
+
+async fn start_trial(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+    mode: TrialMode,
+) -> Result<Json<Value>, ApiError> {
+    let action = match mode {
+        TrialMode::Canary => "slot.canary.start",
+        TrialMode::Shadow => "slot.shadow.start",
+    };
+    let mut act = state.act(&principal, action, ADMINS).await?;
+    act.resource = Some(format!("slot/{}/{function}", principal.organisation));
+    let result = async {
+        let change = Change::read(&state, &principal, &function, body)?;
+        let module = change.module()?;
+        let percent = match (mode, change.change.percent) {
+            (_, Some(p)) => p,
+            (TrialMode::Shadow, None) => 100,
+            (TrialMode::Canary, None) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    IssueCode::Required,
+                    "say what share of patients the canary serves: {\"percent\": 10}",
+                ));
+            }
+        };
+        act.detail = Some(format!("{module} at {percent}%: {}", change.change.reason));
+        act.module = Some(module.clone());
+        let runtime = state.runtime.clone();
+        let trial =
+            blocking(move || deploy::start_trial(&runtime, change.request(&module), mode, percent))
                 .await
                 .map_err(internal)??;
-        act.module = Some(record.module.clone());
-        Ok(Json(json!({"deployment": record})))
+        act.module = Some(trial.module.clone());
+        Ok(Json(json!({"trial": trial})))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn trial(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let act = state.act(&principal, "slot.trial", ADMINS).await?;
+    let result = standard(&function).map(|standard| {
+        let slot = state.runtime.slots().get(&principal.organisation, standard);
+        let active = slot.as_ref().map(|s| s.active().module.label.to_string());
+        let trial = slot.and_then(|s| s.trial()).map(|t| t.summary());
+        Json(json!({"active": active, "trial": trial}))
+    });
+    act.finish(result).await
+}
+
+async fn promote(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let mut act = state.act(&principal, "slot.promote", ADMINS).await?;
+    act.resource = Some(format!("slot/{}/{function}", principal.organisation));
+    let result = async {
+        let change = Change::read(&state, &principal, &function, body)?;
+        act.detail = Some(change.change.reason.clone());
+        let runtime = state.runtime.clone();
+        let deployed = blocking(move || {
+            deploy::promote(
+                &runtime,
+                &change.org,
+                change.standard,
+                &change.change.reason,
+                &change.by,
+            )
+        })
+        .await
+        .map_err(internal)??;
+        act.module = Some(deployed.deployment.module.clone());
+        Ok(Json(json!(deployed)))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn abort(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let mut act = state.act(&principal, "slot.abort", ADMINS).await?;
+    act.resource = Some(format!("slot/{}/{function}", principal.organisation));
+    let result = async {
+        let change = Change::read(&state, &principal, &function, body)?;
+        act.detail = Some(change.change.reason.clone());
+        let runtime = state.runtime.clone();
+        let (trial, report) =
+            blocking(move || deploy::abort(&runtime, &change.org, change.standard))
+                .await
+                .map_err(internal)??;
+        act.module = trial["module"].as_str().map(str::to_string);
+        Ok(Json(json!({"ended": trial, "report": report})))
     }
     .await;
     act.finish(result).await
