@@ -8,7 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use patchbay::bundled::built_path;
+use patchbay::package::{Package, SupplierKey};
+use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::{Value, json};
 
 /// A running server, stopped when dropped.
 pub struct Server {
@@ -246,4 +249,59 @@ fn spawn(config: &Path, dir: &Path) -> Child {
 
 fn uuid() -> String {
     format!("{}-{}", std::process::id(), patchbay::store::new_id())
+}
+
+/// Runs a `patchbay` admin command against the server; (succeeded, output).
+pub fn cli(s: &Server, token: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(binary())
+        .args(args)
+        .args(["--server", &s.base, "--token", token])
+        .output()
+        .expect("patchbay");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// Builds a scheduling package of a built component; returns its path.
+pub fn package(
+    dir: &std::path::Path,
+    stem: &str,
+    supplier: &str,
+    name: &str,
+    version: &str,
+    key: Option<&SupplierKey>,
+) -> String {
+    let manifest = format!(
+        "supplier = \"{supplier}\"\nname = \"{name}\"\nversion = \"{version}\"\nworld = \"care:scheduling/scheduling-provider@0.1.0\"\ndescription = \"test\"\n"
+    );
+    let bytes = std::fs::read(built_path(stem)).expect("component");
+    let package = Package::build(&manifest, &bytes, key).expect("package");
+    let path = dir.join(format!("{stem}.carepkg"));
+    std::fs::write(&path, serde_json::to_string(&package).expect("json")).expect("write");
+    path.display().to_string()
+}
+
+/// The module active in the caller's scheduling slot.
+pub fn active_scheduling(s: &Server, admin: &str) -> String {
+    let slots: Value = s.get("/admin/slots", admin).json().expect("json");
+    slots["slots"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["function"] == "scheduling"))
+        .and_then(|x| x["module"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Books a slot for a patient over FHIR; (status, body).
+pub fn book(s: &Server, token: &str, slot: &str, patient: &str) -> (StatusCode, Value) {
+    let r = s.post(
+        "/fhir/Appointment",
+        token,
+        &json!({"resourceType": "Appointment", "slot": [{"reference": format!("Slot/{slot}")}],
+            "participant": [{"actor": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": patient}}}]}),
+    );
+    let status = r.status();
+    (status, r.json().unwrap_or(Value::Null))
 }

@@ -18,6 +18,7 @@ use crate::codes::Code;
 use crate::fhir;
 use crate::identity::{Principal, Role};
 use crate::prescribing::{Card, SuggestedAction};
+use crate::slot::RouteKey;
 
 const CHECKERS: &[Role] = &[Role::Clinician];
 
@@ -163,7 +164,8 @@ async fn call(
         for order in draft_orders(&body)? {
             let (draft, _) = fhir::draft(&order)?;
             act.patient = Some(draft.patient.clone());
-            let api = state.runtime.ordering(act.call_context())?;
+            let key = RouteKey::Patient(draft.patient.clone());
+            let api = state.runtime.ordering_for(act.call_context(), key)?;
             act.module = Some(api.deployment().module.label.to_string());
             cards.extend(
                 module_call(move || api.check(&draft))

@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::engine::Runtime;
 use crate::fhir::{self, Invalid};
 use crate::identity::{AuthError, Principal, Role, Verifier};
+use crate::slot::RouteKey;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -269,6 +270,15 @@ impl Act {
             user: self.principal.user.clone(),
             user_display: self.principal.name.clone(),
             now: now_ms(),
+        }
+    }
+
+    /// Whose call this is for a canary's routing, when it names no patient:
+    /// a patient's own NHS number, or the caller.
+    pub fn route_key(&self) -> RouteKey {
+        match (&self.role, &self.principal.nhs_number) {
+            (Role::Patient, Some(nhs)) => RouteKey::Patient(nhs.clone()),
+            _ => RouteKey::Caller,
         }
     }
 

@@ -19,6 +19,7 @@ use super::{ApiError, AppState, RouteSpec, fhir_base, fhir_json, module_call};
 use crate::bindings::IssueCode;
 use crate::fhir;
 use crate::identity::{Principal, Role};
+use crate::slot::RouteKey;
 
 const PRESCRIBERS: &[Role] = &[Role::Clinician];
 
@@ -72,7 +73,8 @@ async fn issue(
         act.detail = override_reason
             .as_ref()
             .map(|r| format!("override reason: {r}"));
-        let api = state.runtime.ordering(act.call_context())?;
+        let key = RouteKey::Patient(draft.patient.clone());
+        let api = state.runtime.ordering_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
         let issued = module_call(move || api.issue(&draft, override_reason.as_deref())).await?;
         let request = issued.request;
@@ -100,7 +102,8 @@ async fn read(
         .await?;
     act.resource = Some(format!("MedicationRequest/{id}"));
     let result = async {
-        let api = state.runtime.ordering(act.call_context())?;
+        let key = RouteKey::MedicationRequest(id.clone());
+        let api = state.runtime.ordering_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
         let request = module_call(move || api.read(&id)).await?;
         act.patient = Some(request.patient.clone());
@@ -134,7 +137,8 @@ async fn search(
                 ),
             ));
         }
-        let api = state.runtime.ordering(act.call_context())?;
+        let key = RouteKey::Patient(patient.clone());
+        let api = state.runtime.ordering_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
         let list = module_call(move || api.active(&patient)).await?;
         let base = fhir_base(headers.get(header::HOST), &state.config);
@@ -161,7 +165,8 @@ async fn cancel(
         let Json(body) = body.map_err(json_error)?;
         let reason = fhir::request_cancellation(&body)?;
         act.detail = Some(format!("cancelled: {reason}"));
-        let api = state.runtime.ordering(act.call_context())?;
+        let key = RouteKey::MedicationRequest(id.clone());
+        let api = state.runtime.ordering_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
         let request = module_call(move || api.cancel(&id, &reason)).await?;
         act.patient = Some(request.patient.clone());

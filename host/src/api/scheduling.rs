@@ -19,6 +19,7 @@ use crate::bindings::{IssueCode, Period};
 use crate::fhir::{self, AppointmentChange};
 use crate::identity::{Principal, Role};
 use crate::scheduling::SlotSearch;
+use crate::slot::RouteKey;
 
 const BOOKERS: &[Role] = &[Role::Clinician, Role::Receptionist, Role::Patient];
 
@@ -134,7 +135,7 @@ async fn search_slots(
     let result = async {
         let ctx = act.call_context();
         let search = slot_search(&params, ctx.now)?;
-        let api = state.runtime.booking(ctx)?;
+        let api = state.runtime.booking_for(ctx, act.route_key())?;
         act.module = Some(api.deployment().module.label.to_string());
         let slots = module_call(move || api.find_free_slots(&search)).await?;
         let base = fhir_base(headers.get(header::HOST), &state.config);
@@ -179,7 +180,8 @@ async fn book(
         act.patient = Some(request.patient.clone());
         act.resource = Some(format!("Slot/{}", request.slot_id));
         act.check_patient(&request.patient)?;
-        let api = state.runtime.booking(act.call_context())?;
+        let key = RouteKey::Patient(request.patient.clone());
+        let api = state.runtime.booking_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
         let appointment = module_call(move || api.book(&request)).await?;
         act.resource = Some(format!("Appointment/{}", appointment.id));
@@ -203,7 +205,8 @@ async fn read(
     let mut act = state.act(&principal, "appointment.read", BOOKERS).await?;
     act.resource = Some(format!("Appointment/{id}"));
     let result = async {
-        let api = state.runtime.booking(act.call_context())?;
+        let key = RouteKey::Appointment(id.clone());
+        let api = state.runtime.booking_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
         let appointment = module_call(move || api.read(&id)).await?;
         act.patient = Some(appointment.patient.clone());
@@ -245,7 +248,8 @@ async fn search_appointments(
         let patient = patient_param(&params)?;
         act.patient = Some(patient.clone());
         act.check_patient(&patient)?;
-        let api = state.runtime.booking(act.call_context())?;
+        let key = RouteKey::Patient(patient.clone());
+        let api = state.runtime.booking_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
         let list = module_call(move || api.appointments_for_patient(&patient)).await?;
         let base = fhir_base(headers.get(header::HOST), &state.config);
@@ -287,11 +291,12 @@ async fn update(
             ));
         }
         let change = fhir::appointment_change(&body)?;
-        let api = state.runtime.booking(act.call_context())?;
+        let key = RouteKey::Appointment(id.clone());
+        let api = state.runtime.booking_for(act.call_context(), key.clone())?;
         act.module = Some(api.deployment().module.label.to_string());
         let read_id = id.clone();
         let current = {
-            let api = state.runtime.booking(act.call_context())?;
+            let api = state.runtime.booking_for(act.call_context(), key)?;
             module_call(move || api.read(&read_id)).await?
         };
         act.patient = Some(current.patient.clone());
