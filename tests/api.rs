@@ -9,7 +9,7 @@ mod support;
 use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::server::Server;
+use support::server::{Server, medication_request};
 
 use patchbay::demo::{OTHER_PATIENT, PATIENTS};
 use patchbay::identity::{DevKey, Role, dev_claims};
@@ -43,31 +43,6 @@ fn appointment(slot_id: &str, patient: &str) -> Value {
         "description": "Asthma review",
         "participant": [{"actor": {"identifier": {"system": NHS, "value": patient}}, "status": "accepted"}]
     })
-}
-
-fn medication_request(
-    patient: &str,
-    code: &str,
-    dose: f64,
-    override_reason: Option<&str>,
-) -> Value {
-    let mut v = json!({
-        "resourceType": "MedicationRequest",
-        "status": "active",
-        "intent": "order",
-        "medicationCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
-        "subject": {"identifier": {"system": NHS, "value": patient}},
-        "dosageInstruction": [{
-            "text": "as directed",
-            "timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
-            "doseAndRate": [{"doseQuantity": {"value": dose, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}]
-        }]
-    });
-    if let Some(reason) = override_reason {
-        v["extension"] =
-            json!([{"url": patchbay::fhir::OVERRIDE_REASON_EXTENSION, "valueString": reason}]);
-    }
-    v
 }
 
 fn free_slots(s: &Server, token: &str) -> Vec<Value> {

@@ -9,39 +9,16 @@ mod support;
 use std::time::{Duration, Instant};
 
 use patchbay::demo::PATIENTS;
-use patchbay::package::SupplierKey;
 use patchbay::trial::bucket;
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::server::{Server, active_scheduling, book, cli, package};
+use support::server::{Server, active_scheduling, book, cli, package, with_bramble};
 
 const ORG: &str = "Y90001";
 const BRAMBLE: &str = "bramble/scheduling@2.1.0";
 const MERIDIAN: &str = "meridian/scheduling@1.0.0";
 /// The faulty fixture, under the name the test server's configuration gives it.
 const FAULTY: &str = "testing/faulty-scheduling@0.1.0";
-
-/// A server that trusts a key for Bramble, with Bramble's package uploaded.
-fn with_bramble(extra: &str) -> Server {
-    let key = SupplierKey::generate();
-    let s = Server::start_with(&format!(
-        "suppliers = {{ bramble = [\"{}\"] }}\n{extra}",
-        key.public_key()
-    ));
-    let dir = s.data_dir.parent().expect("dir").to_path_buf();
-    let bramble = package(
-        &dir,
-        "bramble_scheduling",
-        "bramble",
-        "scheduling",
-        "2.1.0",
-        Some(&key),
-    );
-    let admin = s.token("admin", ORG, None);
-    let (ok, text) = cli(&s, &admin, &["upload", &bramble]);
-    assert!(ok, "{text}");
-    s
-}
 
 fn free_slots(s: &Server, token: &str, count: usize) -> Vec<String> {
     let slots: Value = s

@@ -305,3 +305,51 @@ pub fn book(s: &Server, token: &str, slot: &str, patient: &str) -> (StatusCode, 
     let status = r.status();
     (status, r.json().unwrap_or(Value::Null))
 }
+
+/// A FHIR MedicationRequest draft for a patient, by SNOMED CT code.
+pub fn medication_request(
+    patient: &str,
+    code: &str,
+    dose: f64,
+    override_reason: Option<&str>,
+) -> Value {
+    let mut v = json!({
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+        "subject": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": patient}},
+        "dosageInstruction": [{
+            "text": "as directed",
+            "timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": dose, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}]
+        }]
+    });
+    if let Some(reason) = override_reason {
+        v["extension"] =
+            json!([{"url": patchbay::fhir::OVERRIDE_REASON_EXTENSION, "valueString": reason}]);
+    }
+    v
+}
+
+/// A server that trusts a key for Bramble, with Bramble's package uploaded.
+pub fn with_bramble(extra: &str) -> Server {
+    let key = SupplierKey::generate();
+    let s = Server::start_with(&format!(
+        "suppliers = {{ bramble = [\"{}\"] }}\n{extra}",
+        key.public_key()
+    ));
+    let dir = s.data_dir.parent().expect("dir").to_path_buf();
+    let bramble = package(
+        &dir,
+        "bramble_scheduling",
+        "bramble",
+        "scheduling",
+        "2.1.0",
+        Some(&key),
+    );
+    let admin = s.token("admin", "Y90001", None);
+    let (ok, text) = cli(&s, &admin, &["upload", &bramble]);
+    assert!(ok, "{text}");
+    s
+}
