@@ -293,3 +293,112 @@ fn fifty_swaps_under_load_lose_nothing() {
     );
     assert!(s.audit_verify().0);
 }
+
+#[test]
+fn kill_9_during_traffic_keeps_the_deployments_and_every_acknowledged_booking() {
+    let mut s = with_bramble("");
+    let token = s.token("admin", ORG, None);
+    admin(
+        &s,
+        &token,
+        "deploy",
+        json!({"module": BRAMBLE, "reason": "switch"}),
+    );
+    admin(
+        &s,
+        &token,
+        "canary",
+        json!({"module": MERIDIAN, "percent": 50, "reason": "try"}),
+    );
+    let (base, clinician) = (s.base.clone(), s.token("clinician", ORG, None));
+    let stop = AtomicBool::new(false);
+    let acknowledged = Mutex::new(Vec::<String>::new());
+    let answered_after_restart = AtomicUsize::new(0);
+    let restarted = AtomicBool::new(false);
+
+    std::thread::scope(|scope| {
+        for worker in 0..3 {
+            let (base, clinician, stop, acknowledged) = (&base, &clinician, &stop, &acknowledged);
+            let (restarted, answered_after_restart) = (&restarted, &answered_after_restart);
+            scope.spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .expect("client");
+                let mut round = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    round += 1;
+                    let patient = PATIENTS[(worker + round) % PATIENTS.len()].nhs_number;
+                    let Ok(r) = client
+                        .get(format!("{base}/fhir/Slot?_count=40"))
+                        .bearer_auth(clinician)
+                        .send()
+                    else {
+                        // The server is down: the kill. Try again shortly.
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    };
+                    let slots: Vec<String> = r
+                        .json::<Value>()
+                        .ok()
+                        .and_then(|b| b["entry"].as_array().cloned())
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|e| e["resource"]["id"].as_str().map(str::to_string))
+                        .collect();
+                    let Some(slot) = slots.get((worker * 5 + round) % slots.len().max(1)) else {
+                        continue;
+                    };
+                    let booked = client
+                        .post(format!("{base}/fhir/Appointment"))
+                        .bearer_auth(clinician)
+                        .header("content-type", "application/fhir+json")
+                        .body(
+                            json!({"resourceType": "Appointment", "slot": [{"reference": format!("Slot/{slot}")}],
+                                "participant": [{"actor": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": patient}}}]})
+                            .to_string(),
+                        )
+                        .send();
+                    if let Ok(r) = booked {
+                        if restarted.load(Ordering::Relaxed) {
+                            answered_after_restart.fetch_add(1, Ordering::Relaxed);
+                        }
+                        if r.status() == StatusCode::CREATED
+                            && let Some(id) = r.json::<Value>().ok().and_then(|b| b["id"].as_str().map(str::to_string))
+                        {
+                            acknowledged.lock().expect("lock").push(id);
+                        }
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        s.kill_and_restart();
+        restarted.store(true, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(1000));
+        stop.store(true, Ordering::Relaxed);
+    });
+
+    assert!(
+        answered_after_restart.load(Ordering::Relaxed) > 0,
+        "the restarted server serves the clients again"
+    );
+    let token = s.token("admin", ORG, None);
+    assert_eq!(active_scheduling(&s, &token), BRAMBLE);
+    let trial: Value = s
+        .get("/admin/slots/scheduling/trial", &token)
+        .json()
+        .expect("json");
+    assert_eq!(
+        trial["trial"]["module"], MERIDIAN,
+        "the canary survives too"
+    );
+    let acknowledged = acknowledged.into_inner().expect("lock");
+    assert!(!acknowledged.is_empty());
+    let clinician = s.token("clinician", ORG, None);
+    for id in &acknowledged {
+        let r = s.get(&format!("/fhir/Appointment/{id}"), &clinician);
+        assert_eq!(r.status(), StatusCode::OK, "acknowledged booking {id}");
+    }
+    assert!(s.audit_verify().0);
+}
