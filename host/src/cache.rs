@@ -32,6 +32,8 @@ pub enum Origin {
     Compiled,
     /// Loaded from the cache.
     Cache,
+    /// Already loaded in this process (another slot, or a recent deployment).
+    Memory,
 }
 
 /// The on-disk cache of compiled components.

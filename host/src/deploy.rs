@@ -139,9 +139,9 @@ fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, Depl
         .ok_or_else(|| DeployError::UnknownModule(request.module.to_string()))?;
     drop(conn);
     let step = Instant::now();
-    let module = runtime.compile(label.parse()?, &bytes)?;
+    let (module, origin) = runtime.load(label.parse()?, &bytes)?;
     timings.compile_us = micros(step);
-    timings.compiled_from = Some(module.origin);
+    timings.compiled_from = Some(origin);
     if module.standard != request.standard {
         return Err(LoadError::World(WorldMismatch::WrongStandard {
             expected: request.standard,

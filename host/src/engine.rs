@@ -3,8 +3,9 @@
 //! and epoch interruption; one linker with every host interface; and the
 //! thread that advances the epoch so deadlines fire.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use anyhow::Context as _;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::cache::ArtifactCache;
+use crate::cache::{ArtifactCache, Origin};
 use crate::call::CallState;
 use crate::deployment::{Deployment, Grants, Limits};
 use crate::health::RollbackPolicy;
@@ -20,6 +21,9 @@ use crate::metrics::Metrics;
 use crate::module::{LoadError, Module, ModuleId};
 use crate::slot::Slots;
 use crate::store::RecordStore;
+
+/// How many recently loaded modules stay compiled in memory.
+const KEPT_MODULES: usize = 16;
 
 /// How often the epoch advances: the granularity of call deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(2);
@@ -63,6 +67,7 @@ struct Inner {
     slots: Slots,
     metrics: Metrics,
     cache: Option<ArtifactCache>,
+    loaded: Mutex<VecDeque<Arc<Module>>>,
     rollback: RollbackPolicy,
     _ticker: Ticker,
 }
@@ -88,6 +93,7 @@ impl Runtime {
                 slots: Slots::default(),
                 metrics: Metrics::default(),
                 cache,
+                loaded: Mutex::new(VecDeque::new()),
                 rollback: settings.rollback.clone(),
                 _ticker: ticker,
             }),
@@ -124,10 +130,38 @@ impl Runtime {
         (deadline.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64 + 1
     }
 
-    /// Compiles a component as the named module (or loads it from the
-    /// artifact cache) and checks which standard it implements.
+    /// Compiles a component as the named module and checks which standard
+    /// it implements; see [`Runtime::load`].
     pub fn compile(&self, id: ModuleId, bytes: &[u8]) -> Result<Arc<Module>, LoadError> {
-        Module::load(self.engine(), self.inner.cache.as_ref(), id, bytes).map(Arc::new)
+        self.load(id, bytes).map(|(module, _)| module)
+    }
+
+    /// Loads a module: one of the last few loaded in this process if it is
+    /// there (so swapping back and forth reuses one compiled module and its
+    /// memory images), else from the artifact cache, else by compiling it.
+    /// Says which.
+    pub fn load(&self, id: ModuleId, bytes: &[u8]) -> Result<(Arc<Module>, Origin), LoadError> {
+        let hash = crate::module::sha256_hex(bytes);
+        if let Ok(mut loaded) = self.inner.loaded.lock()
+            && let Some(at) = loaded.iter().position(|m| m.hash == hash && m.id == id)
+            && let Some(module) = loaded.remove(at)
+        {
+            loaded.push_back(module.clone());
+            return Ok((module, Origin::Memory));
+        }
+        let module = Arc::new(Module::load(
+            self.engine(),
+            self.inner.cache.as_ref(),
+            id,
+            bytes,
+        )?);
+        if let Ok(mut loaded) = self.inner.loaded.lock() {
+            if loaded.len() == KEPT_MODULES {
+                loaded.pop_front();
+            }
+            loaded.push_back(module.clone());
+        }
+        Ok((module.clone(), module.origin))
     }
 
     /// When a failing deployment is taken out of service.

@@ -300,12 +300,19 @@ pub struct Verified {
 }
 
 impl Verified {
-    /// Compiles the component and checks it implements the manifest's world.
+    /// Compiles the component (filling the runtime's artifact cache, so a
+    /// later deploy loads it from disk) and checks it implements the
+    /// manifest's world.
     pub fn compile(
         &self,
         runtime: &crate::engine::Runtime,
-    ) -> anyhow::Result<std::sync::Arc<crate::module::Module>> {
-        let module = runtime.compile(self.manifest.module_id()?, &self.component)?;
+    ) -> anyhow::Result<crate::module::Module> {
+        let module = crate::module::Module::load(
+            runtime.engine(),
+            runtime.cache(),
+            self.manifest.module_id()?,
+            &self.component,
+        )?;
         self.check_world(&module.shape)?;
         Ok(module)
     }

@@ -119,6 +119,30 @@ CREATE TABLE IF NOT EXISTS allergies (
 );
 "#;
 
+/// Waits for another connection's write lock: SQLite's own busy timeout
+/// sleeps in coarse steps (up to 100 ms), so a writer that finds the lock
+/// taken for a millisecond may sleep for tens. This retries every 100 µs for
+/// the first 10 ms, then every millisecond, for up to [`BUSY_TIMEOUT`].
+fn wait_for_lock(attempt: i32) -> bool {
+    let attempt = attempt.max(0) as u64;
+    let (fine, fine_step, coarse_step) =
+        (100u64, Duration::from_micros(100), Duration::from_millis(1));
+    let waited = if attempt < fine {
+        fine_step * attempt as u32
+    } else {
+        fine_step * fine as u32 + coarse_step * (attempt - fine) as u32
+    };
+    if waited >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(if attempt < fine {
+        fine_step
+    } else {
+        coarse_step
+    });
+    true
+}
+
 /// The host's records store: a SQLite database and a pool of connections.
 #[derive(Clone)]
 pub struct RecordStore {
@@ -186,7 +210,7 @@ impl RecordStore {
         let path = &self.inner.path;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the records store {}", path.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_handler(Some(wait_for_lock))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;

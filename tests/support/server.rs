@@ -25,6 +25,23 @@ pub struct Server {
     client: Client,
 }
 
+/// The organisations every test server serves: the demo practices, and
+/// Y90003 served by the faulty fixture with a 200 ms deadline.
+pub const STANDARD_ORGANISATIONS: &str = r#"
+[organisations.Y90001]
+name = "Riverside Surgery (demo)"
+modules = { scheduling = "meridian/scheduling@1.0.0", prescribing = "northwind/prescribing@1.0.0" }
+
+[organisations.Y90002]
+name = "Hillside Practice (demo)"
+modules = { scheduling = "bramble/scheduling@2.1.0", prescribing = "northwind/prescribing@1.0.0" }
+
+[organisations.Y90003]
+name = "Test practice with a faulty module"
+modules = { scheduling = "testing/faulty-scheduling@0.1.0={faulty}" }
+limits = { memory_bytes = 16777216, deadline = 200 }
+"#;
+
 /// The binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_patchbay")
@@ -46,6 +63,13 @@ impl Server {
 
     /// Starts the server with extra lines in its `[trust]` section.
     pub fn start_with(trust: &str) -> Server {
+        Self::start_custom(trust, STANDARD_ORGANISATIONS)
+    }
+
+    /// Starts the server with extra lines in its `[trust]` section and these
+    /// organisations (TOML tables; `{faulty}` stands for the faulty fixture's
+    /// path).
+    pub fn start_custom(trust: &str, organisations: &str) -> Server {
         let dir = std::env::temp_dir().join(format!("patchbay-e2e-{}", uuid()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let port = free_port();
@@ -63,21 +87,10 @@ data_dir = "{data}"
 allow_unsigned = true
 {trust}
 
-[organisations.Y90001]
-name = "Riverside Surgery (demo)"
-modules = {{ scheduling = "meridian/scheduling@1.0.0", prescribing = "northwind/prescribing@1.0.0" }}
-
-[organisations.Y90002]
-name = "Hillside Practice (demo)"
-modules = {{ scheduling = "bramble/scheduling@2.1.0", prescribing = "northwind/prescribing@1.0.0" }}
-
-[organisations.Y90003]
-name = "Test practice with a faulty module"
-modules = {{ scheduling = "testing/faulty-scheduling@0.1.0={faulty}" }}
-limits = {{ memory_bytes = 16777216, deadline = 200 }}
+{organisations}
 "#,
             data = dir.join("data").display(),
-            faulty = faulty.display()
+            organisations = organisations.replace("{faulty}", &faulty.display().to_string())
         )
         .expect("write config");
         let server = Server {
@@ -334,11 +347,19 @@ pub fn medication_request(
 
 /// A server that trusts a key for Bramble, with Bramble's package uploaded.
 pub fn with_bramble(extra: &str) -> Server {
+    with_bramble_serving(extra, STANDARD_ORGANISATIONS)
+}
+
+/// Like [`with_bramble`], serving these organisations.
+pub fn with_bramble_serving(extra: &str, organisations: &str) -> Server {
     let key = SupplierKey::generate();
-    let s = Server::start_with(&format!(
-        "suppliers = {{ bramble = [\"{}\"] }}\n{extra}",
-        key.public_key()
-    ));
+    let s = Server::start_custom(
+        &format!(
+            "suppliers = {{ bramble = [\"{}\"] }}\n{extra}",
+            key.public_key()
+        ),
+        organisations,
+    );
     let dir = s.data_dir.parent().expect("dir").to_path_buf();
     let bramble = package(
         &dir,
