@@ -294,12 +294,26 @@ fn a_failing_deployment_is_rolled_back_automatically_and_audited() {
     let s = with_bramble("\n[rollback]\nfailure_rate = 0.5\nwindow_secs = 60\nmin_calls = 4\n");
     let admin = s.token("admin", ORG, None);
     let dir = s.data_dir.parent().expect("dir").to_path_buf();
+    // The same bytes under a second name are refused, naming the first.
+    let renamed = package(
+        &dir,
+        "faulty_scheduling",
+        "testing",
+        "renamed",
+        "0.1.0",
+        None,
+    );
+    let (ok, text) = cli(&s, &admin, &["upload", &renamed]);
+    assert!(
+        !ok && text.contains("already registered as testing/faulty-scheduling@0.1.0"),
+        "{text}"
+    );
     // A module that passes its readiness checks but traps on some calls.
     let faulty = package(
         &dir,
         "faulty_scheduling",
         "testing",
-        "faulty",
+        "faulty-scheduling",
         "0.1.0",
         None,
     );
@@ -369,4 +383,68 @@ fn a_failing_deployment_is_rolled_back_automatically_and_audited() {
     assert_eq!(last["action"], "rollback");
     assert_eq!(last["deployed_by"], "patchbay");
     assert!(s.audit_verify().0);
+}
+
+#[test]
+fn a_failing_canary_is_ended_automatically_and_the_active_module_keeps_serving() {
+    let s = with_bramble("\n[rollback]\nfailure_rate = 0.5\nwindow_secs = 60\nmin_calls = 4\n");
+    let admin = s.token("admin", ORG, None);
+    let dir = s.data_dir.parent().expect("dir").to_path_buf();
+    let faulty = package(
+        &dir,
+        "faulty_scheduling",
+        "testing",
+        "faulty-scheduling",
+        "0.1.0",
+        None,
+    );
+    let (ok, text) = cli(&s, &admin, &["upload", &faulty]);
+    assert!(ok, "{text}");
+    // Every caller is in a 100% canary.
+    let (ok, text) = cli(
+        &s,
+        &admin,
+        &[
+            "canary",
+            "--function",
+            "scheduling",
+            "--module",
+            FAULTY,
+            "--percent",
+            "100",
+            "--reason",
+            "Try the new supplier",
+        ],
+    );
+    assert!(ok, "{text}");
+    let clinician = s.token("clinician", ORG, None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !trial(&s, &admin)["trial"].is_null() && Instant::now() < deadline {
+        let r = s.get("/fhir/Slot?schedule=trap", &clinician);
+        assert!(r.status().is_server_error() || r.status().is_success());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(trial(&s, &admin)["trial"].is_null(), "{}", s.log());
+    assert_eq!(
+        active_scheduling(&s, &admin),
+        MERIDIAN,
+        "the active module stays"
+    );
+    assert_eq!(
+        s.get("/fhir/Slot?schedule=trap", &clinician).status(),
+        StatusCode::OK,
+        "Meridian serves every call again"
+    );
+    let auditor = s.token("auditor", ORG, None);
+    let trail: Value = s
+        .get("/audit?action=slot.trial.abort.automatic", &auditor)
+        .json()
+        .expect("json");
+    let entry = trail["entries"]
+        .as_array()
+        .and_then(|e| e.first())
+        .cloned()
+        .expect("the automatic abort is audited");
+    assert_eq!(entry["outcome"], "success");
+    assert_eq!(entry["module"], FAULTY);
 }

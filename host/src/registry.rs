@@ -105,7 +105,8 @@ pub fn init(store: &RecordStore) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Adds a module (idempotent by hash).
+/// Adds a module (idempotent by hash). Returns the name the bytes are
+/// registered under: `label`, or the name they were first added with.
 #[allow(clippy::too_many_arguments)]
 pub fn add_module(
     conn: &Connection,
@@ -117,14 +118,18 @@ pub fn add_module(
     signed_by: Option<&str>,
     now: i64,
     by: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let requested = requested_grants.map(serde_json::to_string).transpose()?;
     conn.execute(
         "INSERT OR IGNORE INTO modules (hash, label, world, component, requested_grants, signed_by, added_ms, added_by) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![hash, label, world, component, requested, signed_by, now, by],
     )?;
-    Ok(())
+    Ok(
+        conn.query_row("SELECT label FROM modules WHERE hash = ?1", [hash], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// Every module, newest first.

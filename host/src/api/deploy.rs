@@ -178,7 +178,7 @@ async fn add_module(
                 .compile(&runtime)
                 .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, IssueCode::BusinessRule, format!("{e:#}")))?;
             let conn = runtime.records().connection().map_err(internal)?;
-            registry::add_module(
+            let registered = registry::add_module(
                 &conn,
                 &module.hash,
                 &module.label,
@@ -190,6 +190,16 @@ async fn add_module(
                 &by,
             )
             .map_err(internal)?;
+            if registered != *module.label {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    IssueCode::Conflict,
+                    format!(
+                        "this component is already registered as {registered} (the same SHA-256, {}): deploy it by that name, or by its hash",
+                        module.hash
+                    ),
+                ));
+            }
             Ok(json!({"module": module.label.to_string(), "sha256": module.hash, "world": module.standard.world(),
                 "signed_by": verified.signed_by}))
         })
