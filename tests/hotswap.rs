@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use patchbay::demo::PATIENTS;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::server::{Server, active_scheduling, book, medication_request, with_bramble};
+use support::server::{
+    Server, active_scheduling, appointment, book, cancellation, medication_request, with_bramble,
+};
 
 const ORG: &str = "Y90001";
 const BRAMBLE: &str = "bramble/scheduling@2.1.0";
@@ -86,11 +88,7 @@ fn client_loop(s: &Server, worker: usize, stop: &AtomicBool, seen: &Mutex<Seen>)
                             .put(format!("{}/fhir/Appointment/{id}", s.base))
                             .bearer_auth(&clinician)
                             .header("content-type", "application/fhir+json")
-                            .body(
-                                json!({"resourceType": "Appointment", "id": id, "status": "cancelled",
-                                    "cancelationReason": {"text": "load test"}})
-                                .to_string(),
-                            )
+                            .body(cancellation(&id, "load test").to_string())
                             .send();
                         match r {
                             Ok(r) if r.status() == StatusCode::OK => {
@@ -353,18 +351,17 @@ fn kill_9_during_traffic_keeps_the_deployments_and_every_acknowledged_booking() 
                         .post(format!("{base}/fhir/Appointment"))
                         .bearer_auth(clinician)
                         .header("content-type", "application/fhir+json")
-                        .body(
-                            json!({"resourceType": "Appointment", "slot": [{"reference": format!("Slot/{slot}")}],
-                                "participant": [{"actor": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": patient}}}]})
-                            .to_string(),
-                        )
+                        .body(appointment(slot, patient).to_string())
                         .send();
                     if let Ok(r) = booked {
                         if restarted.load(Ordering::Relaxed) {
                             answered_after_restart.fetch_add(1, Ordering::Relaxed);
                         }
                         if r.status() == StatusCode::CREATED
-                            && let Some(id) = r.json::<Value>().ok().and_then(|b| b["id"].as_str().map(str::to_string))
+                            && let Some(id) = r
+                                .json::<Value>()
+                                .ok()
+                                .and_then(|b| b["id"].as_str().map(str::to_string))
                         {
                             acknowledged.lock().expect("lock").push(id);
                         }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use patchbay::demo::PATIENTS;
 use serde_json::{Value, json};
-use server::{Server, with_bramble_serving};
+use server::{Server, appointment, cancellation, with_bramble_serving};
 
 const ORG: &str = "Y90001";
 const BRAMBLE: &str = "bramble/scheduling@2.1.0";
@@ -249,21 +249,23 @@ fn load(
                         .post(format!("{}/fhir/Appointment", s.base))
                         .bearer_auth(token)
                         .header("content-type", "application/fhir+json")
-                        .body(json!({"resourceType": "Appointment", "slot": [{"reference": format!("Slot/{slot}")}],
-                            "participant": [{"actor": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": patient}}}]}).to_string())
+                        .body(appointment(slot, patient).to_string())
                         .send();
                     mine.push(started.elapsed().as_micros() as u64);
                     match r {
                         Ok(r) if r.status().is_server_error() => *errors.lock().expect("lock") += 1,
                         Ok(r) => {
                             // Cancel what was booked, so slots stay free.
-                            if let Some(id) = r.json::<Value>().ok().and_then(|b| b["id"].as_str().map(str::to_string)) {
+                            if let Some(id) = r
+                                .json::<Value>()
+                                .ok()
+                                .and_then(|b| b["id"].as_str().map(str::to_string))
+                            {
                                 let _ = client
                                     .put(format!("{}/fhir/Appointment/{id}", s.base))
                                     .bearer_auth(token)
                                     .header("content-type", "application/fhir+json")
-                                    .body(json!({"resourceType": "Appointment", "id": id, "status": "cancelled",
-                                        "cancelationReason": {"text": "bench"}}).to_string())
+                                    .body(cancellation(&id, "bench").to_string())
                                     .send();
                             }
                         }

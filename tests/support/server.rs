@@ -309,14 +309,21 @@ pub fn active_scheduling(s: &Server, admin: &str) -> String {
 
 /// Books a slot for a patient over FHIR; (status, body).
 pub fn book(s: &Server, token: &str, slot: &str, patient: &str) -> (StatusCode, Value) {
-    let r = s.post(
-        "/fhir/Appointment",
-        token,
-        &json!({"resourceType": "Appointment", "slot": [{"reference": format!("Slot/{slot}")}],
-            "participant": [{"actor": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": patient}}}]}),
-    );
+    let r = s.post("/fhir/Appointment", token, &appointment(slot, patient));
     let status = r.status();
     (status, r.json().unwrap_or(Value::Null))
+}
+
+/// A FHIR Appointment to book a slot for a patient.
+pub fn appointment(slot: &str, patient: &str) -> Value {
+    json!({"resourceType": "Appointment", "slot": [{"reference": format!("Slot/{slot}")}],
+        "participant": [{"actor": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": patient}}}]})
+}
+
+/// The PUT body that cancels an appointment.
+pub fn cancellation(id: &str, reason: &str) -> Value {
+    json!({"resourceType": "Appointment", "id": id, "status": "cancelled",
+        "cancelationReason": {"text": reason}})
 }
 
 /// A FHIR MedicationRequest draft for a patient, by SNOMED CT code.

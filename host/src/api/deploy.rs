@@ -309,19 +309,62 @@ async fn deploy_module(
 }
 
 async fn rollback(
+    state: State<AppState>,
+    principal: Principal,
+    function: Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    swap_back_or_forward(
+        state,
+        principal,
+        function,
+        body,
+        "slot.rollback",
+        deploy::rollback,
+    )
+    .await
+}
+
+async fn promote(
+    state: State<AppState>,
+    principal: Principal,
+    function: Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    swap_back_or_forward(
+        state,
+        principal,
+        function,
+        body,
+        "slot.promote",
+        deploy::promote,
+    )
+    .await
+}
+
+/// A slot change that needs no module named: a rollback or a promotion.
+async fn swap_back_or_forward(
     State(state): State<AppState>,
     principal: Principal,
     Path(function): Path<String>,
     body: Result<Json<SlotChange>, JsonRejection>,
+    action: &'static str,
+    swap: fn(
+        &crate::engine::Runtime,
+        &str,
+        Standard,
+        &str,
+        &str,
+    ) -> Result<deploy::Deployed, DeployError>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut act = state.act(&principal, "slot.rollback", ADMINS).await?;
+    let mut act = state.act(&principal, action, ADMINS).await?;
     act.resource = Some(format!("slot/{}/{function}", principal.organisation));
     let result = async {
         let change = Change::read(&state, &principal, &function, body)?;
         act.detail = Some(change.change.reason.clone());
         let runtime = state.runtime.clone();
         let deployed = blocking(move || {
-            deploy::rollback(
+            swap(
                 &runtime,
                 &change.org,
                 change.standard,
@@ -409,36 +452,6 @@ async fn trial(
         let trial = slot.and_then(|s| s.trial()).map(|t| t.summary());
         Json(json!({"active": active, "trial": trial}))
     });
-    act.finish(result).await
-}
-
-async fn promote(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(function): Path<String>,
-    body: Result<Json<SlotChange>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let mut act = state.act(&principal, "slot.promote", ADMINS).await?;
-    act.resource = Some(format!("slot/{}/{function}", principal.organisation));
-    let result = async {
-        let change = Change::read(&state, &principal, &function, body)?;
-        act.detail = Some(change.change.reason.clone());
-        let runtime = state.runtime.clone();
-        let deployed = blocking(move || {
-            deploy::promote(
-                &runtime,
-                &change.org,
-                change.standard,
-                &change.change.reason,
-                &change.by,
-            )
-        })
-        .await
-        .map_err(internal)??;
-        act.module = Some(deployed.deployment.module.clone());
-        Ok(Json(json!(deployed)))
-    }
-    .await;
     act.finish(result).await
 }
 
