@@ -84,6 +84,29 @@ curl -sf -H "Authorization: Bearer $CLINICIAN" -H 'Content-Type: application/fhi
   -d "$(RX 9990000034 387207008 400 'Three days only, agreed with anticoagulation clinic')" \
   "$BASE/fhir/MedicationRequest" | field 'd["status"], d["extension"][0]["valueString"]'
 
+ADMIN=$($PB token --role admin --user admin-1 --data-dir "$DATA")
+admin() { # method path [json]
+  curl -sf -X "$1" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' ${3:+-d "$3"} "$BASE$2"
+}
+
+step "Hot swap, first as a shadow: Bramble's module gets a copy of each scheduling call, its writes discarded"
+admin POST /admin/slots/scheduling/shadow \
+  '{"module":"bramble/scheduling@2.1.0","reason":"Walk-through: compare on live calls"}' \
+  | field '"shadow of", d["trial"]["module"], "at", d["trial"]["percent"], "%"'
+for _ in 1 2 3; do curl -sf -o /dev/null -H "Authorization: Bearer $RECEPTION" "$BASE/fhir/Slot?_count=20"; done
+admin GET /admin/slots/scheduling/trial \
+  | field '"\n".join("%-18s agreed %d, differed %d" % (f, t["agreed"], t["differed"]) for f, t in d["trial"]["report"]["functions"].items())'
+admin POST /admin/slots/scheduling/abort '{"reason":"Seen enough"}' >/dev/null
+
+step "Deploy Bramble for real: readiness checks, then the swap (timings in microseconds)"
+admin POST /admin/slots/scheduling/deploy '{"module":"bramble/scheduling@2.1.0","reason":"Walk-through"}' \
+  | field 'd["deployment"]["module"], "from", d["timings"]["compiled_from"], "live after", d["timings"]["total_us"], "us"'
+curl -sf -H "Authorization: Bearer $RECEPTION" "$BASE/fhir/Slot?status=free&_count=3" \
+  | field '"\n".join(e["resource"]["id"] + "  " + e["resource"]["start"] for e in d["entry"])'
+
+step "Roll back to Meridian"
+admin POST /admin/slots/scheduling/rollback '{"reason":"End of the walk-through"}' | field 'd["deployment"]["module"], d["deployment"]["action"]'
+
 step "The audit trail saw all of it (auditor role), and its chain is intact"
 AUDITOR=$($PB token --role auditor --data-dir "$DATA")
 curl -sf -H "Authorization: Bearer $AUDITOR" "$BASE/audit?limit=1000" \
