@@ -310,7 +310,10 @@ fn kill_9_during_traffic_keeps_the_deployments_and_every_acknowledged_booking() 
     );
     let (base, clinician) = (s.base.clone(), s.token("clinician", ORG, None));
     let stop = AtomicBool::new(false);
-    let acknowledged = Mutex::new(Vec::<String>::new());
+    // Every booking the server acknowledged, and whether its cancellation
+    // was acknowledged too (`None`: never asked; `Some(false)`: asked, the
+    // answer lost to the kill).
+    let acknowledged = Mutex::new(HashMap::<String, Option<bool>>::new());
     let answered_after_restart = AtomicUsize::new(0);
     let restarted = AtomicBool::new(false);
 
@@ -323,6 +326,9 @@ fn kill_9_during_traffic_keeps_the_deployments_and_every_acknowledged_booking() 
                     .timeout(Duration::from_secs(10))
                     .build()
                     .expect("client");
+                // This worker's bookings still standing, oldest first: it
+                // cancels the oldest beyond a few, so free slots never run out.
+                let mut mine = std::collections::VecDeque::<String>::new();
                 let mut round = 0usize;
                 while !stop.load(Ordering::Relaxed) {
                     round += 1;
@@ -344,26 +350,43 @@ fn kill_9_during_traffic_keeps_the_deployments_and_every_acknowledged_booking() 
                         .iter()
                         .filter_map(|e| e["resource"]["id"].as_str().map(str::to_string))
                         .collect();
-                    let Some(slot) = slots.get((worker * 5 + round) % slots.len().max(1)) else {
-                        continue;
-                    };
-                    let booked = client
-                        .post(format!("{base}/fhir/Appointment"))
-                        .bearer_auth(clinician)
-                        .header("content-type", "application/fhir+json")
-                        .body(appointment(slot, patient).to_string())
-                        .send();
-                    if let Ok(r) = booked {
-                        if restarted.load(Ordering::Relaxed) {
-                            answered_after_restart.fetch_add(1, Ordering::Relaxed);
+                    if let Some(slot) = slots.get((worker * 5 + round) % slots.len().max(1)) {
+                        let booked = client
+                            .post(format!("{base}/fhir/Appointment"))
+                            .bearer_auth(clinician)
+                            .header("content-type", "application/fhir+json")
+                            .body(appointment(slot, patient).to_string())
+                            .send();
+                        if let Ok(r) = booked {
+                            if restarted.load(Ordering::Relaxed) {
+                                answered_after_restart.fetch_add(1, Ordering::Relaxed);
+                            }
+                            if r.status() == StatusCode::CREATED
+                                && let Some(id) = r
+                                    .json::<Value>()
+                                    .ok()
+                                    .and_then(|b| b["id"].as_str().map(str::to_string))
+                            {
+                                acknowledged.lock().expect("lock").insert(id.clone(), None);
+                                mine.push_back(id);
+                            }
                         }
-                        if r.status() == StatusCode::CREATED
-                            && let Some(id) = r
-                                .json::<Value>()
-                                .ok()
-                                .and_then(|b| b["id"].as_str().map(str::to_string))
-                        {
-                            acknowledged.lock().expect("lock").push(id);
+                    }
+                    if mine.len() > 4
+                        && let Some(id) = mine.pop_front()
+                    {
+                        acknowledged
+                            .lock()
+                            .expect("lock")
+                            .insert(id.clone(), Some(false));
+                        let cancelled = client
+                            .put(format!("{base}/fhir/Appointment/{id}"))
+                            .bearer_auth(clinician)
+                            .header("content-type", "application/fhir+json")
+                            .body(cancellation(&id, "kill test").to_string())
+                            .send();
+                        if cancelled.is_ok_and(|r| r.status() == StatusCode::OK) {
+                            acknowledged.lock().expect("lock").insert(id, Some(true));
                         }
                     }
                 }
@@ -372,13 +395,20 @@ fn kill_9_during_traffic_keeps_the_deployments_and_every_acknowledged_booking() 
         std::thread::sleep(Duration::from_millis(1500));
         s.kill_and_restart();
         restarted.store(true, Ordering::Relaxed);
-        std::thread::sleep(Duration::from_millis(1000));
+        // Keep the traffic going until the restarted server has answered a
+        // booking (other tests share the cores, so allow for a slow machine).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while answered_after_restart.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
         stop.store(true, Ordering::Relaxed);
     });
 
     assert!(
         answered_after_restart.load(Ordering::Relaxed) > 0,
-        "the restarted server serves the clients again"
+        "the restarted server serves the clients again:\n{}",
+        s.log()
     );
     let token = s.token("admin", ORG, None);
     assert_eq!(active_scheduling(&s, &token), BRAMBLE);
@@ -393,9 +423,15 @@ fn kill_9_during_traffic_keeps_the_deployments_and_every_acknowledged_booking() 
     let acknowledged = acknowledged.into_inner().expect("lock");
     assert!(!acknowledged.is_empty());
     let clinician = s.token("clinician", ORG, None);
-    for id in &acknowledged {
+    for (id, cancel) in &acknowledged {
         let r = s.get(&format!("/fhir/Appointment/{id}"), &clinician);
         assert_eq!(r.status(), StatusCode::OK, "acknowledged booking {id}");
+        let status = r.json::<Value>().expect("json")["status"].clone();
+        match cancel {
+            None => assert_eq!(status, "booked", "acknowledged booking {id}"),
+            Some(true) => assert_eq!(status, "cancelled", "acknowledged cancellation {id}"),
+            Some(false) => {}
+        }
     }
     assert!(s.audit_verify().0);
 }
