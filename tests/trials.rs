@@ -380,7 +380,7 @@ fn a_failing_deployment_is_rolled_back_automatically_and_audited() {
         .and_then(|h| h.last())
         .cloned()
         .unwrap_or_default();
-    assert_eq!(last["action"], "rollback");
+    assert_eq!(last["action"], "automatic-rollback");
     assert_eq!(last["deployed_by"], "patchbay");
     assert!(s.audit_verify().0);
 }

@@ -49,8 +49,20 @@ impl ArtifactCache {
     /// authenticates entries is made on first use, readable by the host's
     /// user only.
     pub fn open(dir: &Path, engine: &Engine) -> anyhow::Result<ArtifactCache> {
-        std::fs::create_dir_all(dir)
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
             .with_context(|| format!("cannot create the artifact cache {}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(
+                || format!("cannot make the artifact cache {} private", dir.display()),
+            )?;
+        }
         let key_path = dir.join("key");
         let key = match std::fs::read(&key_path) {
             Ok(bytes) if bytes.len() == 32 => {
@@ -58,22 +70,51 @@ impl ArtifactCache {
                 key.copy_from_slice(&bytes);
                 key
             }
-            _ => {
-                let mut key = [0u8; 32];
-                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut key);
-                write_private(&key_path, &key).with_context(|| {
-                    format!("cannot write the artifact cache key {}", key_path.display())
-                })?;
-                key
+            // No key yet, or a damaged one: a new key makes every entry
+            // fail its check, so they are all rebuilt.
+            Ok(_) => new_key(&key_path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => new_key(&key_path)?,
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot read the artifact cache key {}: check the directory belongs to the host's user",
+                    key_path.display()
+                )));
             }
         };
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        Ok(ArtifactCache {
+        let cache = ArtifactCache {
             dir: dir.to_path_buf(),
             key,
             engine_key: format!("{:016x}", hasher.finish()),
-        })
+        };
+        cache.sweep();
+        Ok(cache)
+    }
+
+    /// Deletes what this engine cannot use and nothing has touched for a
+    /// day: entries for another engine key (an older wasmtime, other
+    /// settings) and temporary files a crash left behind. (A day, so two
+    /// configurations sharing the directory do not sweep each other's.)
+    fn sweep(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let ours = format!("-{}.cwasm", self.engine_key);
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < day_ago);
+            let unusable =
+                name.contains(".tmp-") || (name.ends_with(".cwasm") && !name.ends_with(&ours));
+            if old && unusable {
+                tracing::info!(entry = %name, "artifact cache: removing a stale entry");
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// The entry's file for a module hash.
@@ -145,22 +186,39 @@ impl ArtifactCache {
     }
 }
 
+/// Makes and keeps a new secret key for the cache.
+fn new_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut key);
+    write_private(path, &key)
+        .with_context(|| format!("cannot write the artifact cache key {}", path.display()))?;
+    Ok(key)
+}
+
 /// Writes a file readable by this user only, atomically (a temporary file
-/// renamed into place), so a reader never sees half an entry.
+/// renamed into place), so a reader never sees half an entry. On failure
+/// the temporary file is removed.
 fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", crate::store::new_id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
+    let written = options
         .open(&tmp)
-        .with_context(|| format!("cannot create {}", tmp.display()))?;
-    file.write_all(data)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+        .with_context(|| format!("cannot create {}", tmp.display()))
+        .and_then(|mut file| {
+            file.write_all(data)?;
+            file.sync_all()?;
+            Ok(())
+        })
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 #[cfg(test)]
@@ -225,6 +283,50 @@ mod tests {
         assert_eq!(load(&engine, &cache).origin, Origin::Compiled);
         let _ = std::fs::remove_dir_all(ours);
         let _ = std::fs::remove_dir_all(theirs);
+    }
+
+    #[test]
+    fn the_cache_is_private_and_sheds_what_this_engine_cannot_use() {
+        let (engine, dir) = (engine(), dir());
+        let cache = ArtifactCache::open(&dir, &engine).expect("cache");
+        let module = load(&engine, &cache);
+        let stale = [
+            dir.join(format!("{}-0123456789abcdef.cwasm", module.hash)),
+            dir.join(format!("{}-x.tmp-1", module.hash)),
+        ];
+        let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(48 * 3600);
+        for path in &stale {
+            std::fs::write(path, b"old").expect("plant it");
+            let file = std::fs::File::options()
+                .write(true)
+                .open(path)
+                .expect("open");
+            file.set_modified(two_days_ago).expect("age it");
+        }
+        let fresh = dir.join(format!("{}-fedcba9876543210.cwasm", module.hash));
+        std::fs::write(&fresh, b"another configuration's").expect("plant it");
+        let reopened = ArtifactCache::open(&dir, &engine).expect("cache");
+        for path in &stale {
+            assert!(!path.exists(), "{} is swept", path.display());
+        }
+        assert!(
+            reopened.path(&module.hash).exists(),
+            "this engine's entry stays"
+        );
+        assert!(
+            fresh.exists(),
+            "a recent entry of another configuration stays"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode =
+                |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+            assert_eq!(mode(&dir), 0o700);
+            assert_eq!(mode(&dir.join("key")), 0o600);
+            assert_eq!(mode(&reopened.path(&module.hash)), 0o600);
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

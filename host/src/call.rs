@@ -3,7 +3,7 @@
 //! limit. A trap, a timeout or running out of memory ends that call only.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, Trap};
@@ -226,18 +226,28 @@ pub enum Tx {
 /// is rolled back when it is dropped.
 pub struct Scratch {
     db: std::sync::Mutex<Option<PooledConnection>>,
+    ends: Instant,
 }
 
 impl Scratch {
     /// Begins a scratch transaction. It holds the store's write lock until
-    /// dropped, so keep it short.
-    pub fn begin(runtime: &Runtime) -> anyhow::Result<Arc<Scratch>> {
+    /// dropped, so every call in it shares `budget`: each call's deadline is
+    /// its deployment's, cut to what is left of the budget.
+    pub fn begin(runtime: &Runtime, budget: Duration) -> anyhow::Result<Arc<Scratch>> {
         let db = runtime.records().connection()?;
         db.execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| anyhow::Error::new(e).context("cannot begin a scratch transaction"))?;
         Ok(Arc::new(Scratch {
             db: std::sync::Mutex::new(Some(db)),
+            ends: Instant::now() + budget,
         }))
+    }
+
+    /// What is left of the budget (at least a millisecond).
+    fn remaining(&self) -> Duration {
+        self.ends
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
     }
 
     fn take(&self) -> Result<PooledConnection, CallError> {
@@ -330,30 +340,45 @@ pub fn invoke<P, R: Comparable>(
             .map_err(|e| CallError::Host(anyhow::Error::new(e).context(format!("{sql} failed"))))
     };
 
+    let deadline = |deployment: &Deployment| match tx {
+        Tx::Own => deployment.limits.deadline,
+        Tx::Scratch(scratch) => deployment.limits.deadline.min(scratch.remaining()),
+    };
     let mut db = db;
     let mut shadowed = None;
     if let Some(trial) = &route.shadow {
-        sql(&db, "SAVEPOINT shadow")?;
-        let (result, conn) = run(
-            runtime,
-            &trial.deployment,
-            ctx,
-            function,
-            "shadow",
-            db,
-            &instantiate,
-            &call,
-        );
-        db = conn;
-        if let Err(e) = sql(&db, "ROLLBACK TO shadow; RELEASE shadow") {
-            tracing::error!(error = %e, "cannot discard a shadow call's changes");
-            return Err(e);
+        // A shadow that cannot start is skipped: the live call goes on.
+        match sql(&db, "SAVEPOINT shadow") {
+            Err(e) => tracing::warn!(error = %e, "shadow call skipped"),
+            Ok(()) => {
+                let (result, conn) = run(
+                    runtime,
+                    &trial.deployment,
+                    ctx,
+                    function,
+                    "shadow",
+                    deadline(&trial.deployment),
+                    db,
+                    &instantiate,
+                    &call,
+                );
+                db = conn;
+                // The live module must not see the shadow's writes: if they
+                // cannot be discarded, the whole call is given up.
+                if let Err(e) = sql(&db, "ROLLBACK TO shadow; RELEASE shadow") {
+                    tracing::error!(error = %e, "cannot discard a shadow call's changes");
+                    if matches!(tx, Tx::Own) {
+                        let _ = sql(&db, "ROLLBACK");
+                    }
+                    return Err(e);
+                }
+                let failed = result
+                    .as_ref()
+                    .err()
+                    .is_some_and(CallError::is_module_failure);
+                shadowed = Some((trial, essence(&result), failed));
+            }
         }
-        let failed = result
-            .as_ref()
-            .err()
-            .is_some_and(CallError::is_module_failure);
-        shadowed = Some((trial, essence(&result), failed));
     }
     let conn = db;
     let role = if route.shadow.is_some() {
@@ -367,6 +392,7 @@ pub fn invoke<P, R: Comparable>(
         ctx,
         function,
         role,
+        deadline(&route.deployment),
         conn,
         &instantiate,
         &call,
@@ -414,6 +440,7 @@ fn run<P, R>(
     ctx: &CallContext,
     function: &'static str,
     role: &'static str,
+    deadline: Duration,
     db: PooledConnection,
     instantiate: &impl Fn(&Deployment, &mut Store<CallState>) -> wasmtime::Result<P>,
     call: &impl Fn(&P, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
@@ -432,7 +459,7 @@ fn run<P, R>(
         Err(e) => return (Err(CallError::Host(e)), db),
     };
     let state = CallState::new(ctx.clone(), db, deployment, wasi);
-    let mut store = state.into_store(runtime, deployment.limits.deadline);
+    let mut store = state.into_store(runtime, deadline);
     let result =
         instantiate(deployment, &mut store).and_then(|instance| call(&instance, &mut store));
     log.finish();
@@ -441,7 +468,13 @@ fn run<P, R>(
     let outcome = match result {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(outcome)) => Err(CallError::Refused(outcome)),
-        Err(error) => Err(classify(error, &module, deployment, state.limiter.denied)),
+        Err(error) => Err(classify(
+            error,
+            &module,
+            deployment,
+            deadline,
+            state.limiter.denied,
+        )),
     };
     let elapsed = started.elapsed();
     let label = match &outcome {
@@ -479,6 +512,7 @@ fn classify(
     error: wasmtime::Error,
     module: &Arc<str>,
     deployment: &Deployment,
+    deadline: Duration,
     memory_denied: bool,
 ) -> CallError {
     let module = module.to_string();
@@ -486,7 +520,7 @@ fn classify(
         if *trap == Trap::Interrupt {
             return CallError::Timeout {
                 module,
-                deadline_ms: deployment.limits.deadline.as_millis() as u64,
+                deadline_ms: deadline.as_millis() as u64,
             };
         }
         if memory_denied {

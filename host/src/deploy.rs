@@ -43,7 +43,9 @@ pub enum DeployError {
     #[error("the module was refused: {0}")]
     Load(#[from] LoadError),
     /// No earlier deployment to go back to.
-    #[error("the {0} slot has no earlier deployment to roll back to")]
+    #[error(
+        "the {0} slot has no earlier deployment to roll back to (an automatic rollback passes over modules it took out before)"
+    )]
     NothingToRollBack(&'static str),
     /// No slot for the function yet.
     #[error("organisation {org} has no {function} slot yet: deploy a module to it first")]
@@ -56,6 +58,14 @@ pub enum DeployError {
     /// No trial to promote or abort.
     #[error("the {0} slot has no canary or shadow running")]
     NoTrial(&'static str),
+    /// The candidate's own calls are failing.
+    #[error("{module} cannot be promoted: {reason}")]
+    Failing {
+        /// The candidate.
+        module: String,
+        /// Its failures.
+        reason: String,
+    },
     /// A nonsense share.
     #[error("percent must be from 1 to 100, not {0}")]
     BadPercent(u32),
@@ -233,7 +243,35 @@ fn go_live(
 /// Deploys a registered module to a slot.
 pub fn deploy(runtime: &Runtime, request: Request<'_>) -> Result<Deployed, DeployError> {
     let candidate = candidate(runtime, &request)?;
+    let _changing = runtime.slots().changing();
     go_live(runtime, &request, candidate, "deploy")
+}
+
+/// The history action of a rollback the host made itself.
+const AUTOMATIC_ROLLBACK: &str = "automatic-rollback";
+
+/// The deployment a rollback from module `from` goes back to: the newest
+/// one in the history of another module. An automatic rollback also passes
+/// over modules that were themselves taken out automatically (and not
+/// deployed again since), so two failing modules never swap back and forth.
+fn rollback_target<'h>(
+    history: &'h [DeploymentRecord],
+    from: &str,
+    automatic: bool,
+) -> Option<&'h DeploymentRecord> {
+    let mut taken_out = std::collections::HashSet::new();
+    for (i, d) in history.iter().enumerate() {
+        if d.action == AUTOMATIC_ROLLBACK {
+            if let Some(before) = i.checked_sub(1).and_then(|b| history.get(b)) {
+                taken_out.insert(before.module_hash.as_str());
+            }
+        } else if d.action == "deploy" || d.action == "promote" {
+            taken_out.remove(d.module_hash.as_str());
+        }
+    }
+    history.iter().rev().find(|d| {
+        d.module_hash != from && !(automatic && taken_out.contains(d.module_hash.as_str()))
+    })
 }
 
 /// Rolls a slot back to the deployment before the active one (no readiness
@@ -245,14 +283,33 @@ pub fn rollback(
     reason: &str,
     by: &str,
 ) -> Result<Deployed, DeployError> {
+    let _changing = runtime.slots().changing();
+    let active = existing_slot(runtime, org, standard)?.active();
+    rollback_from(
+        runtime,
+        org,
+        standard,
+        &active.module.hash,
+        reason,
+        by,
+        false,
+    )
+}
+
+/// Rolls a slot back from module `from`; the caller holds the change lock.
+fn rollback_from(
+    runtime: &Runtime,
+    org: &str,
+    standard: Standard,
+    from: &str,
+    reason: &str,
+    by: &str,
+    automatic: bool,
+) -> Result<Deployed, DeployError> {
     let conn = runtime.records().connection().map_err(DeployError::Store)?;
     let history = registry::history(&conn, org, standard.function()).map_err(DeployError::Store)?;
     drop(conn);
-    let active = history.last().map(|d| d.module_hash.clone());
-    let previous = history
-        .iter()
-        .rev()
-        .find(|d| Some(&d.module_hash) != active.as_ref())
+    let previous = rollback_target(&history, from, automatic)
         .ok_or(DeployError::NothingToRollBack(standard.function()))?;
     let request = Request {
         org,
@@ -265,7 +322,12 @@ pub fn rollback(
         readiness: false,
     };
     let candidate = candidate(runtime, &request)?;
-    go_live(runtime, &request, candidate, "rollback")
+    let action = if automatic {
+        AUTOMATIC_ROLLBACK
+    } else {
+        "rollback"
+    };
+    go_live(runtime, &request, candidate, action)
 }
 
 /// Starts a canary or shadow trial of a registered module in a slot, after
@@ -279,13 +341,7 @@ pub fn start_trial(
     if !(1..=100).contains(&percent) {
         return Err(DeployError::BadPercent(percent));
     }
-    let slot = runtime
-        .slots()
-        .get(request.org, request.standard)
-        .ok_or_else(|| DeployError::NoSlot {
-            org: request.org.to_string(),
-            function: request.standard.function(),
-        })?;
+    let slot = existing_slot(runtime, request.org, request.standard)?;
     let candidate = candidate(runtime, &request)?;
     let record = TrialRecord {
         org: request.org.to_string(),
@@ -300,15 +356,19 @@ pub fn start_trial(
         started_ms: now_ms(),
         started_by: request.by.to_string(),
     };
+    let trial = trial_of(&record, candidate.deployment).map_err(DeployError::Store)?;
+    let _changing = runtime.slots().changing();
     let conn = runtime.records().connection().map_err(DeployError::Store)?;
     registry::set_trial(&conn, &record).map_err(DeployError::Store)?;
-    slot.start_trial(Arc::new(trial_of(&record, candidate.deployment)))?;
+    slot.start_trial(Arc::new(trial))?;
     Ok(record)
 }
 
-fn trial_of(record: &TrialRecord, deployment: Arc<Deployment>) -> Trial {
-    let mode = TrialMode::parse(&record.mode).unwrap_or(TrialMode::Shadow);
-    Trial::new(
+fn trial_of(record: &TrialRecord, deployment: Arc<Deployment>) -> anyhow::Result<Trial> {
+    let mode = TrialMode::parse(&record.mode).ok_or_else(|| {
+        anyhow::anyhow!("'{}' is not a trial mode: canary or shadow", record.mode)
+    })?;
+    Ok(Trial::new(
         mode,
         deployment,
         record.percent,
@@ -317,7 +377,7 @@ fn trial_of(record: &TrialRecord, deployment: Arc<Deployment>) -> Trial {
             by: record.started_by.clone(),
             reason: record.reason.clone(),
         },
-    )
+    ))
 }
 
 /// Brings back a slot's recorded trial after a restart (its shadow report
@@ -333,10 +393,25 @@ pub fn restore_trial(runtime: &Runtime, org: &str, standard: Standard) -> anyhow
     let module = runtime.compile(stored.label.parse()?, &stored.bytes)?;
     let deployment = runtime.prepare(module, record.limits.clone(), record.grants.clone())?;
     if let Some(slot) = runtime.slots().get(org, standard) {
-        slot.start_trial(Arc::new(trial_of(&record, deployment)))?;
+        slot.start_trial(Arc::new(trial_of(&record, deployment)?))?;
         tracing::info!(org, slot = standard.function(), module = %record.module, mode = %record.mode, "restored the trial");
     }
     Ok(())
+}
+
+/// An organisation's slot for a standard, or [`DeployError::NoSlot`].
+fn existing_slot(
+    runtime: &Runtime,
+    org: &str,
+    standard: Standard,
+) -> Result<Arc<crate::slot::Slot>, DeployError> {
+    runtime
+        .slots()
+        .get(org, standard)
+        .ok_or_else(|| DeployError::NoSlot {
+            org: org.to_string(),
+            function: standard.function(),
+        })
 }
 
 /// Makes a slot's trial candidate the active deployment, at once (it is
@@ -349,13 +424,17 @@ pub fn promote(
     by: &str,
 ) -> Result<Deployed, DeployError> {
     let started = Instant::now();
-    let slot = runtime
-        .slots()
-        .get(org, standard)
-        .ok_or(DeployError::NoTrial(standard.function()))?;
+    let _changing = runtime.slots().changing();
+    let slot = existing_slot(runtime, org, standard)?;
     let trial = slot
         .trial()
         .ok_or(DeployError::NoTrial(standard.function()))?;
+    if trial.deployment.health.tripped() {
+        return Err(DeployError::Failing {
+            module: trial.deployment.module.label.to_string(),
+            reason: "its calls failed past the rollback threshold; see the audit trail".into(),
+        });
+    }
     let deployment = trial.deployment.clone();
     let hash = deployment.module.hash.clone();
     let request = Request {
@@ -386,10 +465,26 @@ pub fn abort(
     org: &str,
     standard: Standard,
 ) -> Result<(serde_json::Value, Option<ReportSnapshot>), DeployError> {
-    let slot = runtime
-        .slots()
-        .get(org, standard)
-        .ok_or(DeployError::NoTrial(standard.function()))?;
+    let _changing = runtime.slots().changing();
+    abort_trial(runtime, org, standard, None)
+}
+
+/// Ends a slot's trial, if it is still the trial of `deployment` when one
+/// is given; the caller holds the change lock.
+fn abort_trial(
+    runtime: &Runtime,
+    org: &str,
+    standard: Standard,
+    deployment: Option<&Arc<Deployment>>,
+) -> Result<(serde_json::Value, Option<ReportSnapshot>), DeployError> {
+    let slot = existing_slot(runtime, org, standard)?;
+    if let Some(deployment) = deployment
+        && !slot
+            .trial()
+            .is_some_and(|t| Arc::ptr_eq(&t.deployment, deployment))
+    {
+        return Err(DeployError::NoTrial(standard.function()));
+    }
     let trial = slot
         .end_trial()
         .ok_or(DeployError::NoTrial(standard.function()))?;
@@ -418,21 +513,25 @@ pub fn take_out_of_service(
                 return;
             };
             let module = deployment.module.label.to_string();
+            let _changing = runtime.slots().changing();
             tracing::error!(org = %org, slot = standard.function(), module = %module, %reason,
                 "taking a failing deployment out of service");
+            // Checked under the change lock: it may have been taken out already.
             let on_trial = slot
                 .trial()
                 .is_some_and(|t| Arc::ptr_eq(&t.deployment, &deployment));
             let (action, outcome) = if on_trial {
-                let ended = abort(&runtime, &org, standard);
+                let ended = abort_trial(&runtime, &org, standard, Some(&deployment));
                 ("slot.trial.abort.automatic", ended.map(|_| ()))
             } else if Arc::ptr_eq(&slot.active(), &deployment) {
-                let rolled = rollback(
+                let rolled = rollback_from(
                     &runtime,
                     &org,
                     standard,
+                    &deployment.module.hash,
                     &format!("automatic: {module} {reason}"),
                     "patchbay",
+                    true,
                 );
                 ("slot.rollback.automatic", rolled.map(|_| ()))
             } else {
@@ -463,5 +562,78 @@ pub fn take_out_of_service(
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the automatic rollback");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(steps: &[(&str, &str)]) -> Vec<DeploymentRecord> {
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, (hash, action))| DeploymentRecord {
+                id: i as i64 + 1,
+                org: "Y90001".into(),
+                function: "scheduling".into(),
+                module_hash: hash.to_string(),
+                module: format!("supplier/{hash}@1.0.0"),
+                limits: Limits::default(),
+                grants: Grants::default(),
+                action: action.to_string(),
+                reason: "test".into(),
+                deployed_ms: 0,
+                deployed_by: "admin-1".into(),
+            })
+            .collect()
+    }
+
+    fn target(h: &[DeploymentRecord], from: &str, automatic: bool) -> Option<String> {
+        rollback_target(h, from, automatic).map(|d| d.module_hash.clone())
+    }
+
+    #[test]
+    fn a_rollback_goes_to_the_newest_other_module() {
+        let h = history(&[("a", "start"), ("b", "deploy"), ("b", "deploy")]);
+        assert_eq!(target(&h, "b", false).as_deref(), Some("a"));
+        assert_eq!(target(&h, "b", true).as_deref(), Some("a"));
+        assert_eq!(target(&history(&[("a", "start")]), "a", false), None);
+    }
+
+    #[test]
+    fn an_automatic_rollback_never_goes_back_to_a_module_it_took_out() {
+        // b failed and was taken out for a; now a fails too.
+        let h = history(&[
+            ("c", "start"),
+            ("a", "deploy"),
+            ("b", "deploy"),
+            ("a", AUTOMATIC_ROLLBACK),
+        ]);
+        assert_eq!(target(&h, "a", true).as_deref(), Some("c"));
+        // An operator may still choose to go back to it.
+        assert_eq!(target(&h, "a", false).as_deref(), Some("b"));
+        // With nothing else to go to, the automatic rollback does nothing.
+        let h = history(&[("a", "start"), ("b", "deploy"), ("a", AUTOMATIC_ROLLBACK)]);
+        assert_eq!(target(&h, "a", true), None);
+    }
+
+    #[test]
+    fn deploying_a_module_again_clears_its_automatic_removal() {
+        let h = history(&[
+            ("a", "start"),
+            ("b", "deploy"),
+            ("a", AUTOMATIC_ROLLBACK),
+            ("b", "deploy"),
+        ]);
+        assert_eq!(target(&h, "b", true).as_deref(), Some("a"));
+        let h = history(&[
+            ("a", "start"),
+            ("b", "deploy"),
+            ("a", AUTOMATIC_ROLLBACK),
+            ("b", "deploy"),
+            ("c", "deploy"),
+        ]);
+        assert_eq!(target(&h, "c", true).as_deref(), Some("b"));
     }
 }

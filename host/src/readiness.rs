@@ -11,6 +11,7 @@
 //!    real where the records allow.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::bindings::Period;
 use crate::call::{CallContext, CallError, Scratch, now_ms};
@@ -21,6 +22,10 @@ use crate::module::LoadError;
 use crate::registry;
 use crate::scheduling::{Amendment, BookingRequest, SlotSearch};
 use crate::standard::Standard;
+
+/// The time all of a candidate's smoke calls share: they hold the store's
+/// write lock, so live calls wait for them.
+pub const SMOKE_BUDGET: Duration = Duration::from_millis(1500);
 
 /// Why a candidate is not ready.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +78,7 @@ pub fn conformance(
 /// Smoke-calls each of a candidate's exported functions against an
 /// organisation's records, in a scratch transaction that is rolled back.
 pub fn smoke(runtime: &Runtime, org: &str, deployment: &Arc<Deployment>) -> Result<(), NotReady> {
-    let scratch = Scratch::begin(runtime).map_err(NotReady::Host)?;
+    let scratch = Scratch::begin(runtime, SMOKE_BUDGET).map_err(NotReady::Host)?;
     let patient: Option<String> = {
         let conn = runtime.records().connection().map_err(NotReady::Host)?;
         conn.query_row(

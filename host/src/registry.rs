@@ -89,7 +89,8 @@ pub struct DeploymentRecord {
     pub limits: Limits,
     /// Its grants.
     pub grants: Grants,
-    /// `deploy`, `rollback` or `start` (the configuration's first choice).
+    /// `start` (the configuration's first choice), `deploy`, `promote`,
+    /// `rollback`, or `automatic-rollback` (the host's own).
     pub action: String,
     /// Why.
     pub reason: String,

@@ -70,9 +70,13 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
                         registry::clear_trial(&conn, ods, function)?;
                     }
                 }
-                crate::deploy::restore_trial(&runtime, ods, standard).with_context(|| {
-                    format!("organisation {ods}, {function}: cannot restore its trial")
-                })?;
+                // A trial is an experiment: one that cannot come back is
+                // ended, and the slot serves its active module.
+                if let Err(e) = crate::deploy::restore_trial(&runtime, ods, standard) {
+                    tracing::warn!(org = %ods, slot = %function, error = %format!("{e:#}"),
+                        "cannot restore the slot's trial: it is ended");
+                    registry::clear_trial(&*runtime.records().connection()?, ods, function)?;
+                }
                 continue;
             }
             let loaded = load_module(spec, &config.trust)

@@ -139,9 +139,17 @@ impl Slot {
 #[derive(Default)]
 pub struct Slots {
     slots: RwLock<HashMap<(String, Standard), Arc<Slot>>>,
+    changes: Mutex<()>,
 }
 
 impl Slots {
+    /// Holds off every other change to slots (deploy, roll back, start,
+    /// promote or end a trial) until the guard is dropped, so a check and the
+    /// change it allows happen as one. Calls are never held up by it.
+    pub fn changing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The slot of an organisation's care function, if it has one.
     pub fn get(&self, organisation: &str, standard: Standard) -> Option<Arc<Slot>> {
         let slots = self.slots.read().ok()?;

@@ -123,11 +123,17 @@ impl From<DeployError> for ApiError {
     fn from(e: DeployError) -> ApiError {
         let status = match &e {
             DeployError::UnknownModule(_) => StatusCode::NOT_FOUND,
+            DeployError::NotReady {
+                reason: NotReady::Host(_),
+                ..
+            } => StatusCode::SERVICE_UNAVAILABLE,
             DeployError::NotReady { .. }
             | DeployError::Load(_)
             | DeployError::NothingToRollBack(_)
             | DeployError::BadPercent(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            DeployError::NoSlot { .. } | DeployError::NoTrial(_) => StatusCode::CONFLICT,
+            DeployError::NoSlot { .. } | DeployError::NoTrial(_) | DeployError::Failing { .. } => {
+                StatusCode::CONFLICT
+            }
             DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut error = ApiError::new(status, IssueCode::BusinessRule, e.to_string());
