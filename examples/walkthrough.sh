@@ -96,6 +96,7 @@ admin POST /admin/slots/scheduling/shadow \
 for _ in 1 2 3; do curl -sf -o /dev/null -H "Authorization: Bearer $RECEPTION" "$BASE/fhir/Slot?_count=20"; done
 admin GET /admin/slots/scheduling/trial \
   | field '"\n".join("%-18s agreed %d, differed %d" % (f, t["agreed"], t["differed"]) for f, t in d["trial"]["report"]["functions"].items())'
+echo "(Bramble offers fewer slots than Meridian: it wants two hours' notice and holds one slot in four back for urgent care)"
 admin POST /admin/slots/scheduling/abort '{"reason":"Seen enough"}' >/dev/null
 
 step "Deploy Bramble for real: readiness checks, then the swap (timings in microseconds)"
