@@ -59,9 +59,11 @@ impl ArtifactCache {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(
-                || format!("cannot make the artifact cache {} private", dir.display()),
-            )?;
+            let private = std::fs::Permissions::from_mode(0o700);
+            if let Err(e) = std::fs::set_permissions(dir, private) {
+                tracing::warn!(dir = %dir.display(), error = %e,
+                    "cannot make the artifact cache private to this user; its entries stay authenticated");
+            }
         }
         let key_path = dir.join("key");
         let key = match std::fs::read(&key_path) {
@@ -92,8 +94,8 @@ impl ArtifactCache {
         Ok(cache)
     }
 
-    /// Deletes what this engine cannot use and nothing has touched for a
-    /// day: entries for another engine key (an older wasmtime, other
+    /// Deletes what this engine cannot use and nothing has written or
+    /// loaded for a day: entries for another engine key (an older wasmtime, other
     /// settings) and temporary files a crash left behind. (A day, so two
     /// configurations sharing the directory do not sweep each other's.)
     fn sweep(&self) {
@@ -160,7 +162,13 @@ impl ArtifactCache {
         // module hash and engine key: its HMAC, keyed by this host's secret,
         // says so. wasmtime checks its own compatibility again.
         match unsafe { Component::deserialize(engine, artifact) } {
-            Ok(component) => Some(component),
+            Ok(component) => {
+                // Mark it used, so a sweep by another configuration keeps it.
+                if let Ok(file) = std::fs::File::options().write(true).open(&path) {
+                    let _ = file.set_modified(std::time::SystemTime::now());
+                }
+                Some(component)
+            }
             Err(e) => refuse(&format!("wasmtime refused it: {e}")),
         }
     }

@@ -367,8 +367,14 @@ pub fn invoke<P, R: Comparable>(
                 // cannot be discarded, the whole call is given up.
                 if let Err(e) = sql(&db, "ROLLBACK TO shadow; RELEASE shadow") {
                     tracing::error!(error = %e, "cannot discard a shadow call's changes");
-                    if matches!(tx, Tx::Own) {
-                        let _ = sql(&db, "ROLLBACK");
+                    match tx {
+                        Tx::Own => {
+                            let _ = sql(&db, "ROLLBACK");
+                        }
+                        Tx::Scratch(scratch) => {
+                            let _ = sql(&db, "ROLLBACK TO call; RELEASE call");
+                            scratch.put_back(db);
+                        }
                     }
                     return Err(e);
                 }

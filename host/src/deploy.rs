@@ -43,10 +43,18 @@ pub enum DeployError {
     #[error("the module was refused: {0}")]
     Load(#[from] LoadError),
     /// No earlier deployment to go back to.
-    #[error(
-        "the {0} slot has no earlier deployment to roll back to (an automatic rollback passes over modules it took out before)"
-    )]
+    #[error("the {0} slot has no earlier deployment to roll back to")]
     NothingToRollBack(&'static str),
+    /// Every earlier module was taken out automatically before.
+    #[error(
+        "the {0} slot has no earlier module it did not take out automatically before: it stays as it is"
+    )]
+    NothingSafeToRollBack(&'static str),
+    /// Another change came first.
+    #[error(
+        "the {0} slot changed while this change was prepared: look at it again (patchbay slots) and retry"
+    )]
+    Changed(&'static str),
     /// No slot for the function yet.
     #[error("organisation {org} has no {function} slot yet: deploy a module to it first")]
     NoSlot {
@@ -253,7 +261,8 @@ const AUTOMATIC_ROLLBACK: &str = "automatic-rollback";
 /// The deployment a rollback from module `from` goes back to: the newest
 /// one in the history of another module. An automatic rollback also passes
 /// over modules that were themselves taken out automatically (and not
-/// deployed again since), so two failing modules never swap back and forth.
+/// chosen again by an operator since), so two failing modules never swap
+/// back and forth.
 fn rollback_target<'h>(
     history: &'h [DeploymentRecord],
     from: &str,
@@ -265,7 +274,8 @@ fn rollback_target<'h>(
             if let Some(before) = i.checked_sub(1).and_then(|b| history.get(b)) {
                 taken_out.insert(before.module_hash.as_str());
             }
-        } else if d.action == "deploy" || d.action == "promote" {
+        } else {
+            // Chosen again by an operator (deploy, promote, rollback).
             taken_out.remove(d.module_hash.as_str());
         }
     }
@@ -283,25 +293,18 @@ pub fn rollback(
     reason: &str,
     by: &str,
 ) -> Result<Deployed, DeployError> {
-    let _changing = runtime.slots().changing();
     let active = existing_slot(runtime, org, standard)?.active();
-    rollback_from(
-        runtime,
-        org,
-        standard,
-        &active.module.hash,
-        reason,
-        by,
-        false,
-    )
+    rollback_from(runtime, org, standard, &active, reason, by, false)
 }
 
-/// Rolls a slot back from module `from`; the caller holds the change lock.
+/// Rolls a slot back from deployment `from`. The target is found and made
+/// ready without the change lock; under it, the swap happens only if `from`
+/// is still the active deployment.
 fn rollback_from(
     runtime: &Runtime,
     org: &str,
     standard: Standard,
-    from: &str,
+    from: &Arc<Deployment>,
     reason: &str,
     by: &str,
     automatic: bool,
@@ -309,8 +312,11 @@ fn rollback_from(
     let conn = runtime.records().connection().map_err(DeployError::Store)?;
     let history = registry::history(&conn, org, standard.function()).map_err(DeployError::Store)?;
     drop(conn);
-    let previous = rollback_target(&history, from, automatic)
-        .ok_or(DeployError::NothingToRollBack(standard.function()))?;
+    let previous = rollback_target(&history, &from.module.hash, automatic).ok_or(if automatic {
+        DeployError::NothingSafeToRollBack(standard.function())
+    } else {
+        DeployError::NothingToRollBack(standard.function())
+    })?;
     let request = Request {
         org,
         standard,
@@ -327,6 +333,10 @@ fn rollback_from(
     } else {
         "rollback"
     };
+    let _changing = runtime.slots().changing();
+    if !Arc::ptr_eq(&existing_slot(runtime, org, standard)?.active(), from) {
+        return Err(DeployError::Changed(standard.function()));
+    }
     go_live(runtime, &request, candidate, action)
 }
 
@@ -513,14 +523,15 @@ pub fn take_out_of_service(
                 return;
             };
             let module = deployment.module.label.to_string();
-            let _changing = runtime.slots().changing();
             tracing::error!(org = %org, slot = standard.function(), module = %module, %reason,
                 "taking a failing deployment out of service");
-            // Checked under the change lock: it may have been taken out already.
+            // Both actions check again, under the change lock, that the
+            // deployment is still where it was.
             let on_trial = slot
                 .trial()
                 .is_some_and(|t| Arc::ptr_eq(&t.deployment, &deployment));
             let (action, outcome) = if on_trial {
+                let _changing = runtime.slots().changing();
                 let ended = abort_trial(&runtime, &org, standard, Some(&deployment));
                 ("slot.trial.abort.automatic", ended.map(|_| ()))
             } else if Arc::ptr_eq(&slot.active(), &deployment) {
@@ -528,7 +539,7 @@ pub fn take_out_of_service(
                     &runtime,
                     &org,
                     standard,
-                    &deployment.module.hash,
+                    &deployment,
                     &format!("automatic: {module} {reason}"),
                     "patchbay",
                     true,
@@ -632,6 +643,15 @@ mod tests {
             ("b", "deploy"),
             ("a", AUTOMATIC_ROLLBACK),
             ("b", "deploy"),
+            ("c", "deploy"),
+        ]);
+        assert_eq!(target(&h, "c", true).as_deref(), Some("b"));
+        // So does an operator's rollback to it.
+        let h = history(&[
+            ("a", "start"),
+            ("b", "deploy"),
+            ("a", AUTOMATIC_ROLLBACK),
+            ("b", "rollback"),
             ("c", "deploy"),
         ]);
         assert_eq!(target(&h, "c", true).as_deref(), Some("b"));

@@ -130,10 +130,12 @@ impl From<DeployError> for ApiError {
             DeployError::NotReady { .. }
             | DeployError::Load(_)
             | DeployError::NothingToRollBack(_)
+            | DeployError::NothingSafeToRollBack(_)
             | DeployError::BadPercent(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            DeployError::NoSlot { .. } | DeployError::NoTrial(_) | DeployError::Failing { .. } => {
-                StatusCode::CONFLICT
-            }
+            DeployError::NoSlot { .. }
+            | DeployError::NoTrial(_)
+            | DeployError::Failing { .. }
+            | DeployError::Changed(_) => StatusCode::CONFLICT,
             DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut error = ApiError::new(status, IssueCode::BusinessRule, e.to_string());
