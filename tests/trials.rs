@@ -59,6 +59,21 @@ fn trial(s: &Server, admin: &str) -> Value {
         .expect("json")
 }
 
+/// Packages and uploads the module that passes its readiness checks but
+/// traps on some calls ([`FAULTY`]).
+fn upload_faulty(s: &Server, admin: &str, dir: &std::path::Path) {
+    let faulty = package(
+        dir,
+        "faulty_scheduling",
+        "testing",
+        "faulty-scheduling",
+        "0.1.0",
+        None,
+    );
+    let (ok, text) = cli(s, admin, &["upload", &faulty]);
+    assert!(ok, "{text}");
+}
+
 #[test]
 fn a_canary_is_sticky_per_patient_survives_a_restart_and_is_promoted() {
     let mut s = with_bramble("");
@@ -309,16 +324,7 @@ fn a_failing_deployment_is_rolled_back_automatically_and_audited() {
         "{text}"
     );
     // A module that passes its readiness checks but traps on some calls.
-    let faulty = package(
-        &dir,
-        "faulty_scheduling",
-        "testing",
-        "faulty-scheduling",
-        "0.1.0",
-        None,
-    );
-    let (ok, text) = cli(&s, &admin, &["upload", &faulty]);
-    assert!(ok, "{text}");
+    upload_faulty(&s, &admin, &dir);
     let (ok, text) = cli(
         &s,
         &admin,
@@ -390,16 +396,7 @@ fn a_failing_canary_is_ended_automatically_and_the_active_module_keeps_serving()
     let s = with_bramble("\n[rollback]\nfailure_rate = 0.5\nwindow_secs = 60\nmin_calls = 4\n");
     let admin = s.token("admin", ORG, None);
     let dir = s.data_dir.parent().expect("dir").to_path_buf();
-    let faulty = package(
-        &dir,
-        "faulty_scheduling",
-        "testing",
-        "faulty-scheduling",
-        "0.1.0",
-        None,
-    );
-    let (ok, text) = cli(&s, &admin, &["upload", &faulty]);
-    assert!(ok, "{text}");
+    upload_faulty(&s, &admin, &dir);
     // Every caller is in a 100% canary.
     let (ok, text) = cli(
         &s,
