@@ -194,7 +194,8 @@ fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, Depl
     })
 }
 
-/// Records a deployment and makes it the slot's active one.
+/// Records a deployment and makes it the slot's active one; the caller
+/// holds the change lock.
 fn go_live(
     runtime: &Runtime,
     request: &Request<'_>,
