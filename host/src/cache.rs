@@ -49,12 +49,7 @@ impl ArtifactCache {
     /// authenticates entries is made on first use, readable by the host's
     /// user only.
     pub fn open(dir: &Path, engine: &Engine) -> anyhow::Result<ArtifactCache> {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(dir)
+        std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the artifact cache {}", dir.display()))?;
         #[cfg(unix)]
         {
@@ -95,9 +90,9 @@ impl ArtifactCache {
     }
 
     /// Deletes what this engine cannot use and nothing has written or
-    /// loaded for a day: entries for another engine key (an older wasmtime, other
-    /// settings) and temporary files a crash left behind. (A day, so two
-    /// configurations sharing the directory do not sweep each other's.)
+    /// loaded for a day: entries for another engine key (an older wasmtime,
+    /// other settings) and temporary files a crash left behind. (A day, so
+    /// two configurations sharing the directory do not sweep each other's.)
     fn sweep(&self) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;

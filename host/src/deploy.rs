@@ -66,14 +66,11 @@ pub enum DeployError {
     /// No trial to promote or abort.
     #[error("the {0} slot has no canary or shadow running")]
     NoTrial(&'static str),
-    /// The candidate's own calls are failing.
-    #[error("{module} cannot be promoted: {reason}")]
-    Failing {
-        /// The candidate.
-        module: String,
-        /// Its failures.
-        reason: String,
-    },
+    /// The candidate's own calls are failing: the module named.
+    #[error(
+        "{0} cannot be promoted: its calls failed past the rollback threshold; see the audit trail"
+    )]
+    Failing(String),
     /// A nonsense share.
     #[error("percent must be from 1 to 100, not {0}")]
     BadPercent(u32),
@@ -276,7 +273,7 @@ fn rollback_target<'h>(
                 taken_out.insert(before.module_hash.as_str());
             }
         } else {
-            // Chosen again by an operator (deploy, promote, rollback).
+            // Chosen again (start, deploy, promote, rollback).
             taken_out.remove(d.module_hash.as_str());
         }
     }
@@ -441,10 +438,9 @@ pub fn promote(
         .trial()
         .ok_or(DeployError::NoTrial(standard.function()))?;
     if trial.deployment.health.tripped() {
-        return Err(DeployError::Failing {
-            module: trial.deployment.module.label.to_string(),
-            reason: "its calls failed past the rollback threshold; see the audit trail".into(),
-        });
+        return Err(DeployError::Failing(
+            trial.deployment.module.label.to_string(),
+        ));
     }
     let deployment = trial.deployment.clone();
     let hash = deployment.module.hash.clone();
@@ -507,8 +503,9 @@ fn abort_trial(
 
 /// Takes a failing deployment out of service, on a thread of its own so the
 /// call that noticed is not held up: a candidate on trial has its trial
-/// ended; an active deployment is rolled back to the one before. Either way
-/// the action and its reason go into the audit trail.
+/// ended; an active deployment is rolled back to the newest earlier module
+/// it has not taken out before (see `docs/lifecycle.md`). Either way the
+/// action and its reason go into the audit trail.
 pub fn take_out_of_service(
     runtime: &Runtime,
     org: &str,

@@ -134,7 +134,7 @@ impl From<DeployError> for ApiError {
             | DeployError::BadPercent(_) => StatusCode::UNPROCESSABLE_ENTITY,
             DeployError::NoSlot { .. }
             | DeployError::NoTrial(_)
-            | DeployError::Failing { .. }
+            | DeployError::Failing(_)
             | DeployError::Changed(_) => StatusCode::CONFLICT,
             DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
