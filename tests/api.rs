@@ -548,8 +548,10 @@ fn a_module_timeout_is_503_while_other_routes_go_on() {
         issue_text(&outcome).contains("no prescribing module"),
         "{outcome}"
     );
+    // An organisation's metrics are its own: the faulty practice's admin
+    // sees its module's timeouts and traps.
     let metrics = s
-        .get("/metrics", &s.token("admin", ORG, None))
+        .get("/metrics", &s.token("admin", FAULTY_ORG, None))
         .text()
         .expect("metrics");
     assert!(metrics.contains("outcome=\"timeout\"} 1"), "{metrics}");
@@ -571,18 +573,27 @@ fn audit_tampering_is_detected() {
     assert!(text.contains("intact: 3 entries"), "{text}");
 
     let db = rusqlite::Connection::open(s.data_dir.join("records.db")).expect("open");
-    db.execute("UPDATE audit SET user = 'someone-else' WHERE seq = 2", [])
-        .expect("tamper");
+    db.execute(
+        "UPDATE audit_trail SET user = 'someone-else' WHERE org = 'Y90001' AND seq = 2",
+        [],
+    )
+    .expect("tamper");
     let (ok, text) = s.audit_verify();
     assert!(!ok, "{text}");
     assert!(text.contains("BROKEN at entry 2"), "{text}");
     assert!(text.contains("changed"), "{text}");
 
-    db.execute("UPDATE audit SET user = 'clinician-1' WHERE seq = 2", [])
-        .expect("restore");
+    db.execute(
+        "UPDATE audit_trail SET user = 'clinician-1' WHERE org = 'Y90001' AND seq = 2",
+        [],
+    )
+    .expect("restore");
     assert!(s.audit_verify().0);
-    db.execute("DELETE FROM audit WHERE seq = 2", [])
-        .expect("remove");
+    db.execute(
+        "DELETE FROM audit_trail WHERE org = 'Y90001' AND seq = 2",
+        [],
+    )
+    .expect("remove");
     let (ok, text) = s.audit_verify();
     assert!(!ok);
     assert!(

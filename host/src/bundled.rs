@@ -58,6 +58,20 @@ pub fn find(id: &str) -> Option<Bundled> {
     ALL.into_iter().find(|b| b.id == id)
 }
 
+/// Whether a module is one of the bundled ones: its name and its bytes'
+/// SHA-256 both match.
+pub fn is_bundled(id: &str, hash: &str) -> bool {
+    static HASHES: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
+    HASHES
+        .get_or_init(|| {
+            ALL.iter()
+                .map(|b| (b.id, crate::module::sha256_hex(b.bytes)))
+                .collect()
+        })
+        .iter()
+        .any(|(i, h)| *i == id && h == hash)
+}
+
 /// Where the build put a wasm package of the workspace (modules and test
 /// fixtures), e.g. `faulty_scheduling`.
 #[doc(hidden)]

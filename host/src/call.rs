@@ -287,7 +287,53 @@ pub struct Caller {
     pub ctx: CallContext,
     /// Where their changes go.
     pub tx: Tx,
+    /// The audit entry a write call commits with its change, if any.
+    pub audit: Option<Arc<AuditOnCommit>>,
 }
+
+/// The audit entry of a clinical write, written in the call's own
+/// transaction just before it commits: the change and its entry are kept
+/// together or not at all. If the entry cannot be written, the change is
+/// rolled back and the call fails.
+pub struct AuditOnCommit {
+    event: crate::audit::Event,
+    written: std::sync::Mutex<Option<crate::audit::Entry>>,
+}
+
+impl AuditOnCommit {
+    /// An entry to write on commit: `event` with the outcome `success`; the
+    /// resource and patient are taken from the call's answer where it names
+    /// them (see [`Recorded`]).
+    pub fn new(event: crate::audit::Event) -> Arc<AuditOnCommit> {
+        Arc::new(AuditOnCommit {
+            event: crate::audit::Event {
+                outcome: "success".into(),
+                ..event
+            },
+            written: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// The entry, once a call has committed it.
+    pub fn written(&self) -> Option<crate::audit::Entry> {
+        self.written.lock().ok().and_then(|w| w.clone())
+    }
+}
+
+/// What a call's answer names for the audit trail: the resource it made or
+/// changed and its patient. Answers that name none keep the defaults.
+pub trait Recorded {
+    /// The resource, e.g. `Appointment/…`.
+    fn audit_resource(&self) -> Option<String> {
+        None
+    }
+    /// The patient's NHS number.
+    fn audit_patient(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<T> Recorded for Vec<T> {}
 
 /// Runs one call through a route: a transaction, a store and a fresh
 /// instance made for it alone, dropped when it ends.
@@ -297,7 +343,7 @@ pub struct Caller {
 /// candidate runs the same call first, under a savepoint that is then rolled
 /// back, so it sees what the live module sees and changes nothing; its answer
 /// is compared with the live one in the trial's report.
-pub fn invoke<P, R: Comparable>(
+pub fn invoke<P, R: Comparable + Recorded>(
     caller: &Caller,
     function: &'static str,
     access: Access,
@@ -309,6 +355,7 @@ pub fn invoke<P, R: Comparable>(
         route,
         ctx,
         tx,
+        audit,
     } = caller;
     let db = match tx {
         Tx::Own => {
@@ -407,7 +454,32 @@ pub fn invoke<P, R: Comparable>(
     let commit = access == Access::Write && result.is_ok();
     let result = match tx {
         Tx::Own => {
+            // A clinical write's audit entry joins its transaction.
+            let entry = match (&result, audit) {
+                (Ok(answer), Some(audit)) if commit => {
+                    let mut event = audit.event.clone();
+                    event.resource = answer.audit_resource().or(event.resource);
+                    event.patient = answer.audit_patient().or(event.patient);
+                    match runtime.audit().append(&conn, now_ms(), &event) {
+                        Ok(entry) => Some(entry),
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "cannot audit a write: it is rolled back");
+                            let _ = sql(&conn, "ROLLBACK");
+                            return Err(CallError::Host(
+                                e.context("the change could not be audited, so it was not made"),
+                            ));
+                        }
+                    }
+                }
+                _ => None,
+            };
             let ended = sql(&conn, if commit { "COMMIT" } else { "ROLLBACK" });
+            if let (Ok(()), Some(entry), Some(audit)) = (&ended, entry, audit) {
+                runtime.audit().committed(&entry);
+                if let Ok(mut written) = audit.written.lock() {
+                    *written = Some(entry);
+                }
+            }
             match (result, ended) {
                 (Ok(_), Err(e)) => Err(e),
                 (result, _) => result,
@@ -494,7 +566,7 @@ fn run<P, R>(
     span.record("outcome", label);
     runtime
         .metrics()
-        .record_call(&module, function, label, elapsed);
+        .record_call(&ctx.organisation, &module, function, label, elapsed);
     let failed = outcome
         .as_ref()
         .err()
@@ -508,8 +580,15 @@ fn run<P, R>(
         }
         _ => tracing::debug!(elapsed_us = elapsed.as_micros() as u64, "module call done"),
     }
-    if let Some(reason) = deployment.health.record(failed, runtime.rollback_policy()) {
-        crate::deploy::take_out_of_service(runtime, &ctx.organisation, deployment, reason);
+    if let Some(reason) = deployment
+        .health
+        .record(failed, &ctx.user, runtime.rollback_policy())
+    {
+        runtime.report_failing(crate::health::Failing {
+            org: ctx.organisation.clone(),
+            deployment: deployment.clone(),
+            reason,
+        });
     }
     (outcome, state.db)
 }

@@ -33,6 +33,61 @@ pub struct Config {
     /// When a failing deployment is rolled back (or a failing candidate's
     /// trial ended) automatically.
     pub rollback: crate::health::RollbackPolicy,
+    /// The address clients reach this host at, e.g.
+    /// `https://patchbay.example.nhs.uk`: the base of every link in
+    /// responses (`Location`, Bundle links). Default: `http://` and the
+    /// listen address. Never taken from a request's `Host` header.
+    pub public_url: Option<String>,
+    /// Where the audit trail's key and anchor live.
+    pub audit: AuditFiles,
+    /// How the HTTP server treats connections.
+    pub http: Http,
+}
+
+/// How the HTTP server treats connections: a client that sends nothing, or
+/// sends slowly, cannot hold a connection (or the host's file descriptors)
+/// for long.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    /// The most connections open at once; past it, new connections are
+    /// closed at once.
+    pub max_connections: usize,
+    /// How long a client has to send a request's headers, and how long an
+    /// idle connection is kept open, in milliseconds.
+    pub header_read_timeout_ms: u64,
+    /// How long a whole request may take, body included, in milliseconds:
+    /// a slower one is answered 408.
+    pub request_timeout_ms: u64,
+    /// The largest request head (request line and headers), in bytes:
+    /// larger is answered 431.
+    pub max_header_bytes: usize,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            max_connections: 1024,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 60_000,
+            max_header_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Where the audit trail's key and anchor live. The key must not be in the
+/// database (whoever can write the database must not be able to forge
+/// entries); the anchor is best kept where the database's users cannot
+/// write, so truncating the trail shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditFiles {
+    /// The key (32 random bytes, mode 0600); default `audit.key` in the
+    /// data directory, made on first start.
+    pub key_file: Option<PathBuf>,
+    /// The anchor (the head of each chain, signed with the key); default
+    /// `audit-anchor.json` in the data directory.
+    pub anchor_file: Option<PathBuf>,
 }
 
 /// One organisation and its choice of modules.
@@ -127,6 +182,9 @@ impl Default for Config {
             identity: Identity::default(),
             trust: crate::package::Trust::default(),
             rollback: crate::health::RollbackPolicy::default(),
+            public_url: None,
+            audit: AuditFiles::default(),
+            http: Http::default(),
         }
     }
 }
@@ -142,6 +200,21 @@ impl Config {
             .rollback
             .check()
             .with_context(|| format!("the configuration {} is not valid", path.display()))?;
+        anyhow::ensure!(
+            config.http.max_connections > 0
+                && config.http.header_read_timeout_ms > 0
+                && config.http.request_timeout_ms > 0,
+            "the [http] limits in {} must all be above 0",
+            path.display()
+        );
+        if let Some(url) = &config.public_url {
+            anyhow::ensure!(
+                (url.starts_with("https://") || url.starts_with("http://"))
+                    && !url.contains(char::is_whitespace),
+                "public_url in {} must be an http(s) URL such as https://patchbay.example.nhs.uk, not '{url}'",
+                path.display()
+            );
+        }
         for ods in config.organisations.keys() {
             let valid =
                 !ods.is_empty() && ods.len() <= 9 && ods.chars().all(|c| c.is_ascii_alphanumeric());
@@ -157,6 +230,24 @@ impl Config {
     /// The records store's file.
     pub fn database(&self) -> PathBuf {
         self.data_dir.join("records.db")
+    }
+
+    /// The audit trail, with its key and anchor.
+    pub fn audit_trail(&self) -> anyhow::Result<crate::audit::Trail> {
+        let key = (self.audit.key_file.clone()).unwrap_or_else(|| self.data_dir.join("audit.key"));
+        let anchor = (self.audit.anchor_file.clone())
+            .unwrap_or_else(|| self.data_dir.join("audit-anchor.json"));
+        crate::audit::Trail::open(&key, &anchor)
+    }
+
+    /// The base URL of the FHIR API in links: the configured public URL, or
+    /// `http://` and the listen address.
+    pub fn fhir_base(&self) -> String {
+        let base = match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        };
+        format!("{base}/fhir")
     }
 }
 

@@ -8,7 +8,9 @@
 //! A candidate can also be tried first, as a canary (a share of patients) or
 //! a shadow (copies of live calls, writes discarded), then promoted or
 //! aborted. Rolling back swaps to the deployment before. A deployment whose
-//! calls keep failing is taken out of service automatically.
+//! calls keep failing is taken out of service by the supervisor
+//! ([`crate::supervisor`]) through [`roll_back_failing`] and
+//! [`abort_failing_trial`].
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -149,7 +151,7 @@ fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, Depl
         bytes,
         requested,
         ..
-    } = registry::module_bytes(&conn, request.module)
+    } = registry::module_for(&conn, request.org, request.module)
         .map_err(DeployError::Store)?
         .ok_or_else(|| DeployError::UnknownModule(request.module.to_string()))?;
     drop(conn);
@@ -501,77 +503,36 @@ fn abort_trial(
     Ok((trial.summary(), report))
 }
 
-/// Takes a failing deployment out of service, on a thread of its own so the
-/// call that noticed is not held up: a candidate on trial has its trial
-/// ended; an active deployment is rolled back to the newest earlier module
-/// it has not taken out before (see `docs/lifecycle.md`). Either way the
-/// action and its reason go into the audit trail.
-pub fn take_out_of_service(
+/// Ends the trial of a candidate whose calls keep failing, if it is still
+/// the slot's candidate (the lifecycle's supervisor does this).
+pub fn abort_failing_trial(
     runtime: &Runtime,
     org: &str,
     deployment: &Arc<Deployment>,
-    reason: String,
-) {
-    let (runtime, org, deployment) = (runtime.clone(), org.to_string(), deployment.clone());
-    let spawned = std::thread::Builder::new()
-        .name("automatic-rollback".into())
-        .spawn(move || {
-            let standard = deployment.module.standard;
-            let Some(slot) = runtime.slots().get(&org, standard) else {
-                return;
-            };
-            let module = deployment.module.label.to_string();
-            tracing::error!(org = %org, slot = standard.function(), module = %module, %reason,
-                "taking a failing deployment out of service");
-            // Both actions check again, under the change lock, that the
-            // deployment is still where it was.
-            let on_trial = slot
-                .trial()
-                .is_some_and(|t| Arc::ptr_eq(&t.deployment, &deployment));
-            let (action, outcome) = if on_trial {
-                let _changing = runtime.slots().changing();
-                let ended = abort_trial(&runtime, &org, standard, Some(&deployment));
-                ("slot.trial.abort.automatic", ended.map(|_| ()))
-            } else if Arc::ptr_eq(&slot.active(), &deployment) {
-                let rolled = rollback_from(
-                    &runtime,
-                    &org,
-                    standard,
-                    &deployment,
-                    &format!("automatic: {module} {reason}"),
-                    "patchbay",
-                    true,
-                );
-                ("slot.rollback.automatic", rolled.map(|_| ()))
-            } else {
-                return;
-            };
-            let outcome = match outcome {
-                Ok(()) => "success".to_string(),
-                Err(e) => {
-                    tracing::error!(org = %org, slot = standard.function(), error = %e, "could not take the deployment out of service");
-                    format!("error: {e}")
-                }
-            };
-            let event = crate::audit::Event {
-                user: "patchbay".into(),
-                user_name: Some("Patchbay host (automatic)".into()),
-                org: org.clone(),
-                role: "system".into(),
-                action: action.into(),
-                resource: Some(format!("slot/{org}/{}", standard.function())),
-                patient: None,
-                outcome,
-                detail: Some(reason),
-                module: Some(module),
-            };
-            if let Err(e) = crate::audit::record(runtime.records(), now_ms(), &event) {
-                tracing::error!(error = %format!("{e:#}"), "cannot audit the automatic rollback");
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the automatic rollback");
-    }
+) -> Result<(), DeployError> {
+    let _changing = runtime.slots().changing();
+    abort_trial(runtime, org, deployment.module.standard, Some(deployment)).map(|_| ())
+}
+
+/// Rolls a slot back from an active deployment whose calls keep failing, to
+/// the newest earlier module it has not taken out automatically before (the
+/// lifecycle's supervisor does this). Nothing changes if `deployment` is no
+/// longer the active one.
+pub fn roll_back_failing(
+    runtime: &Runtime,
+    org: &str,
+    deployment: &Arc<Deployment>,
+    reason: &str,
+) -> Result<Deployed, DeployError> {
+    rollback_from(
+        runtime,
+        org,
+        deployment.module.standard,
+        deployment,
+        reason,
+        "patchbay",
+        true,
+    )
 }
 
 #[cfg(test)]

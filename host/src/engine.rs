@@ -16,7 +16,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::cache::{ArtifactCache, Origin};
 use crate::call::CallState;
 use crate::deployment::{Deployment, Grants, Limits};
-use crate::health::RollbackPolicy;
+use crate::health::{Failing, RollbackPolicy};
 use crate::metrics::Metrics;
 use crate::module::{LoadError, Module, ModuleId};
 use crate::slot::Slots;
@@ -40,6 +40,9 @@ pub struct EngineSettings {
     pub cache_dir: Option<std::path::PathBuf>,
     /// When a failing deployment is taken out of service.
     pub rollback: RollbackPolicy,
+    /// The audit trail's key and anchor; `None` for a trail with a key of
+    /// its own and no anchor (scratch runtimes, tests).
+    pub audit: Option<crate::audit::Trail>,
 }
 
 impl Default for EngineSettings {
@@ -49,6 +52,7 @@ impl Default for EngineSettings {
             max_memory_bytes: 256 * 1024 * 1024,
             cache_dir: None,
             rollback: RollbackPolicy::default(),
+            audit: None,
         }
     }
 }
@@ -64,12 +68,29 @@ struct Inner {
     engine: Engine,
     linker: Linker<CallState>,
     records: RecordStore,
+    audit: crate::audit::Trail,
     slots: Slots,
     metrics: Metrics,
     cache: Option<ArtifactCache>,
     loaded: Mutex<VecDeque<Arc<Module>>>,
     rollback: RollbackPolicy,
+    failing: Mutex<Option<std::sync::mpsc::Sender<Failing>>>,
     _ticker: Ticker,
+}
+
+/// A runtime that does not keep it alive: for threads that serve it, such
+/// as the lifecycle's supervisor, so the runtime is freed with its last
+/// user.
+#[derive(Clone)]
+pub struct WeakRuntime {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakRuntime {
+    /// The runtime, if it is still alive.
+    pub fn upgrade(&self) -> Option<Runtime> {
+        self.inner.upgrade().map(|inner| Runtime { inner })
+    }
 }
 
 impl Runtime {
@@ -90,11 +111,16 @@ impl Runtime {
                 engine,
                 linker,
                 records,
+                audit: settings
+                    .audit
+                    .clone()
+                    .unwrap_or_else(crate::audit::Trail::ephemeral),
                 slots: Slots::default(),
                 metrics: Metrics::default(),
                 cache,
                 loaded: Mutex::new(VecDeque::new()),
                 rollback: settings.rollback.clone(),
+                failing: Mutex::new(None),
                 _ticker: ticker,
             }),
         })
@@ -113,6 +139,11 @@ impl Runtime {
     /// The records store.
     pub fn records(&self) -> &RecordStore {
         &self.inner.records
+    }
+
+    /// The audit trail's key and anchor.
+    pub fn audit(&self) -> &crate::audit::Trail {
+        &self.inner.audit
     }
 
     /// The organisations' slots.
@@ -167,6 +198,37 @@ impl Runtime {
     /// When a failing deployment is taken out of service.
     pub fn rollback_policy(&self) -> &RollbackPolicy {
         &self.inner.rollback
+    }
+
+    /// A handle that does not keep the runtime alive.
+    pub fn downgrade(&self) -> WeakRuntime {
+        WeakRuntime {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// Where failing deployments are reported from now on: the receiver is
+    /// the lifecycle's supervisor's. A runtime nobody supervises (a scratch
+    /// runtime for a conformance run) reports to no one, so its calls can
+    /// never change a slot.
+    pub fn failure_reports(&self) -> std::sync::mpsc::Receiver<Failing> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        if let Ok(mut failing) = self.inner.failing.lock() {
+            *failing = Some(sender);
+        }
+        receiver
+    }
+
+    /// Reports a deployment judged unhealthy to the supervisor, if any. The
+    /// call that noticed goes on at once.
+    pub fn report_failing(&self, report: Failing) {
+        let sender = self.inner.failing.lock().ok().and_then(|f| f.clone());
+        let (org, module) = (report.org.clone(), report.deployment.module.label.clone());
+        match sender.map(|s| s.send(report)) {
+            Some(Ok(())) => {}
+            _ => tracing::warn!(org = %org, module = %module,
+                "a failing deployment was reported, but no supervisor acts on this runtime"),
+        }
     }
 
     /// The artifact cache, if the runtime has one.

@@ -263,10 +263,33 @@ pub fn expect_type(body: &Value, resource_type: &str) -> Result<(), Invalid> {
     }
 }
 
+/// The most characters one free-text field may hold (a description, a
+/// comment, a reason, a dosage instruction, a code's display). A module's
+/// own policy may take fewer (GP Connect: a description of 100, a comment
+/// of 500); this is the host's door, so nobody can fill the store, or make
+/// a record too large to read back, through one field.
+pub const MAX_TEXT: usize = 1_000;
+
+/// The most characters of an id, a code or an identifier's value (a FHIR
+/// id is at most 64).
+pub const MAX_ID: usize = 64;
+
+/// `text`, if it is at most `max` characters long.
+fn bounded(expression: &str, text: &str, max: usize) -> Result<String, Invalid> {
+    let length = text.chars().count();
+    if length > max {
+        return Err(invalid(
+            expression,
+            format!("{expression} is {length} characters long; at most {max} are accepted"),
+        ));
+    }
+    Ok(text.to_string())
+}
+
 fn opt_string(body: &Value, key: &str) -> Result<Option<String>, Invalid> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => bounded(key, s, MAX_TEXT).map(Some),
         Some(_) => Err(invalid(key, format!("{key} must be a string"))),
     }
 }
@@ -292,7 +315,7 @@ fn reference_id(reference: &Value, kind: &str, expression: &str) -> Result<Strin
                 format!("'{text}' is not a {kind} reference ({kind}/id)"),
             )
         })?;
-    Ok(id.to_string())
+    bounded(expression, id, MAX_ID)
 }
 
 /// An NHS number from a reference by identifier.
@@ -312,11 +335,11 @@ fn nhs_number_of(actor: &Value, expression: &str) -> Result<String, Invalid> {
             ));
         }
     }
-    identifier
+    let value = identifier
         .get("value")
         .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| invalid(expression, "the patient identifier has no value"))
+        .ok_or_else(|| invalid(expression, "the patient identifier has no value"))?;
+    bounded(expression, value, MAX_ID)
 }
 
 /// A booking request from a posted Appointment: its first slot, its patient
@@ -386,7 +409,11 @@ pub fn appointment_change(body: &Value) -> Result<AppointmentChange, Invalid> {
                     "a cancellation needs a reason: \"cancelationReason\": {\"text\": \"…\"}",
                 )
             })?;
-        return Ok(AppointmentChange::Cancel(reason.to_string()));
+        return Ok(AppointmentChange::Cancel(bounded(
+            "Appointment.cancelationReason.text",
+            reason,
+            MAX_TEXT,
+        )?));
     }
     let slot_id = match body
         .get("slot")
@@ -423,9 +450,13 @@ fn first_coding(concept: Option<&Value>, expression: &str) -> Result<Coding, Inv
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(expression, "the coding has no code"))?;
     Ok(Coding {
-        system: system.to_string(),
-        code: code.to_string(),
-        display: c.get("display").and_then(Value::as_str).map(str::to_string),
+        system: bounded(expression, system, MAX_TEXT)?,
+        code: bounded(expression, code, MAX_ID)?,
+        display: c
+            .get("display")
+            .and_then(Value::as_str)
+            .map(|d| bounded(expression, d, MAX_TEXT))
+            .transpose()?,
     })
 }
 
@@ -522,11 +553,15 @@ pub fn draft(body: &Value) -> Result<(Draft, Option<String>), Invalid> {
         )?),
         None => None,
     };
-    let text = dosage
-        .get("text")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{dose} {unit} {frequency} times a day"));
+    let unit = bounded(
+        "MedicationRequest.dosageInstruction.doseAndRate.doseQuantity.unit",
+        unit,
+        MAX_ID,
+    )?;
+    let text = match dosage.get("text").and_then(Value::as_str) {
+        Some(text) => bounded("MedicationRequest.dosageInstruction.text", text, MAX_TEXT)?,
+        None => format!("{dose} {unit} {frequency} times a day"),
+    };
     let override_reason = body
         .get("extension")
         .and_then(Value::as_array)
@@ -536,7 +571,8 @@ pub fn draft(body: &Value) -> Result<(Draft, Option<String>), Invalid> {
         })
         .and_then(|x| x.get("valueString"))
         .and_then(Value::as_str)
-        .map(str::to_string);
+        .map(|r| bounded("MedicationRequest.extension(override-reason)", r, MAX_TEXT))
+        .transpose()?;
     Ok((
         Draft {
             patient,
@@ -544,7 +580,7 @@ pub fn draft(body: &Value) -> Result<(Draft, Option<String>), Invalid> {
             dosage: Dosage {
                 text,
                 dose,
-                unit: unit.to_string(),
+                unit,
                 frequency_per_day: frequency.min(u32::MAX as u64) as u32,
                 as_needed: dosage
                     .get("asNeededBoolean")
@@ -571,16 +607,17 @@ pub fn request_cancellation(body: &Value) -> Result<String, Invalid> {
             ));
         }
     }
-    body.get("statusReason")
+    let reason = body
+        .get("statusReason")
         .and_then(|r| r.get("text"))
         .and_then(Value::as_str)
-        .map(str::to_string)
         .ok_or_else(|| {
             invalid(
                 "MedicationRequest.statusReason",
                 "a cancellation needs a reason: \"statusReason\": {\"text\": \"…\"}",
             )
-        })
+        })?;
+    bounded("MedicationRequest.statusReason.text", reason, MAX_TEXT)
 }
 
 /// Whether a request status is `active` (for search).

@@ -304,14 +304,19 @@ impl ServerArgs {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain; report the first broken entry (exit non-zero).
+    /// Check every organisation's chain (its keyed hashes and its anchor);
+    /// report the first broken entry (exit non-zero).
     Verify {
-        /// The configuration file, for the data directory.
+        /// The configuration file, for the data directory and the audit
+        /// key and anchor.
         #[arg(long)]
         config: Option<PathBuf>,
         /// The data directory, overriding the configuration.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Only this organisation's chain (ODS code).
+        #[arg(long)]
+        org: Option<String>,
     },
 }
 
@@ -385,7 +390,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify { config, data_dir },
+            command:
+                AuditCommand::Verify {
+                    config,
+                    data_dir,
+                    org,
+                },
         } => {
             let config = load(config, data_dir)?;
             let path = config.database();
@@ -396,14 +406,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             let store = RecordStore::open(&path)?;
             audit::init(&store)?;
+            let trail = config.audit_trail()?;
             let conn = store.connection()?;
-            match audit::verify(&conn)? {
+            match trail.verify(&conn, org.as_deref())? {
                 Verdict::Intact { entries } => {
                     println!("audit trail intact: {entries} entries");
                     Ok(ExitCode::SUCCESS)
                 }
-                Verdict::Broken { seq, reason } => {
-                    println!("audit trail BROKEN at entry {seq}: {reason}");
+                Verdict::Broken { org, seq, reason } => {
+                    println!("audit trail BROKEN at entry {seq} of {org}'s chain: {reason}");
                     Ok(ExitCode::FAILURE)
                 }
             }

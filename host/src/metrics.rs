@@ -1,6 +1,13 @@
-//! Counters of module calls per module, function and outcome, with their
-//! total time, and of HTTP requests with a latency histogram: what the
-//! operator watches (Prometheus text at `/metrics`) to see a module misbehave.
+//! Counters of module calls per organisation, module, function and outcome,
+//! with their total time; of HTTP requests per organisation, method, route
+//! and status, with a latency histogram; and of the supervisor's alerts:
+//! what an organisation's operator watches (Prometheus text at `/metrics`)
+//! to see a module misbehave.
+//!
+//! Every label takes its values from a bounded set the host chooses (known
+//! methods, declared routes, the organisations it serves), never from what a
+//! client sends, so the series cannot grow without bound; and an
+//! organisation sees only its own series.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,14 +18,27 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// A module call counter's key: module, function, outcome.
-type CallKey = (Arc<str>, &'static str, &'static str);
+/// The organisation label of requests made without a valid token.
+pub const ANONYMOUS: &str = "-";
 
-/// Module call and HTTP request counters.
+/// A module call counter's key: organisation, module, function, outcome.
+type CallKey = (String, Arc<str>, &'static str, &'static str);
+
+/// A request counter's key: organisation, method, route, status.
+type RequestKey = (String, &'static str, String, u16);
+
+/// A call counter as listed: organisation, module, function, outcome.
+pub type CallLabels = (String, String, &'static str, &'static str);
+
+/// An alert counter's key: organisation, function, action.
+type AlertKey = (String, &'static str, &'static str);
+
+/// Module call, HTTP request and alert counters.
 #[derive(Default)]
 pub struct Metrics {
     calls: Mutex<BTreeMap<CallKey, CallStats>>,
-    requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+    requests: Mutex<BTreeMap<RequestKey, Histogram>>,
+    alerts: Mutex<BTreeMap<AlertKey, u64>>,
 }
 
 /// A latency histogram.
@@ -38,10 +58,25 @@ pub struct CallStats {
     pub total: Duration,
 }
 
+/// An HTTP method as a label: one of the methods the API knows, or `other`.
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 impl Metrics {
-    /// Counts one call.
+    /// Counts one call for an organisation.
     pub fn record_call(
         &self,
+        org: &str,
         module: &Arc<str>,
         function: &'static str,
         outcome: &'static str,
@@ -49,19 +84,33 @@ impl Metrics {
     ) {
         if let Ok(mut calls) = self.calls.lock() {
             let stats = calls
-                .entry((module.clone(), function, outcome))
+                .entry((org.to_string(), module.clone(), function, outcome))
                 .or_default();
             stats.count += 1;
             stats.total += elapsed;
         }
     }
 
-    /// Counts one HTTP request.
-    pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    /// Counts one HTTP request. `org` is the caller's organisation (or
+    /// [`ANONYMOUS`]); `route` is a declared route or `unmatched`; the
+    /// method is reduced to [`method_label`].
+    pub fn record_request(
+        &self,
+        org: &str,
+        method: &str,
+        route: &str,
+        status: u16,
+        elapsed: Duration,
+    ) {
         let secs = elapsed.as_secs_f64();
         if let Ok(mut requests) = self.requests.lock() {
             let h = requests
-                .entry((method.to_string(), route.to_string(), status))
+                .entry((
+                    org.to_string(),
+                    method_label(method),
+                    route.to_string(),
+                    status,
+                ))
                 .or_default();
             h.count += 1;
             h.sum += secs;
@@ -73,26 +122,45 @@ impl Metrics {
         }
     }
 
-    /// Everything, in the Prometheus text format.
-    pub fn prometheus(&self) -> String {
+    /// Counts one alert raised by the supervisor.
+    pub fn record_alert(&self, org: &str, function: &'static str, action: &'static str) {
+        if let Ok(mut alerts) = self.alerts.lock() {
+            *alerts
+                .entry((org.to_string(), function, action))
+                .or_default() += 1;
+        }
+    }
+
+    /// One organisation's series, in the Prometheus text format.
+    pub fn prometheus(&self, org: &str) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
         out.push_str(
             "# HELP patchbay_http_requests_total HTTP requests by method, route and status.\n",
         );
         out.push_str("# TYPE patchbay_http_requests_total counter\n");
-        let requests = self.requests.lock().map(|r| r.clone()).unwrap_or_default();
-        for ((method, route, status), h) in &requests {
+        let requests: Vec<_> = self
+            .requests
+            .lock()
+            .map(|r| {
+                r.iter()
+                    .filter(|((o, ..), _)| o == org)
+                    .map(|(k, h)| (k.clone(), h.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for ((org, method, route, status), h) in &requests {
             let _ = writeln!(
                 out,
-                "patchbay_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
+                "patchbay_http_requests_total{{org=\"{org}\",method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
                 h.count
             );
         }
         out.push_str("# HELP patchbay_http_request_duration_seconds HTTP request latency.\n");
         out.push_str("# TYPE patchbay_http_request_duration_seconds histogram\n");
-        for ((method, route, status), h) in &requests {
-            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+        for ((org, method, route, status), h) in &requests {
+            let labels =
+                format!("org=\"{org}\",method=\"{method}\",route=\"{route}\",status=\"{status}\"");
             for (bound, n) in BUCKETS.iter().zip(h.buckets) {
                 let _ = writeln!(
                     out,
@@ -115,46 +183,105 @@ impl Metrics {
                 h.count
             );
         }
+        let calls: Vec<_> = self
+            .calls()
+            .into_iter()
+            .filter(|((o, ..), _)| o == org)
+            .collect();
         out.push_str("# HELP patchbay_module_calls_total Module calls by module, function and outcome (ok, refused, trap, timeout, out-of-memory, host-error).\n");
         out.push_str("# TYPE patchbay_module_calls_total counter\n");
-        for ((module, function, outcome), stats) in self.calls() {
+        for ((org, module, function, outcome), stats) in &calls {
             let _ = writeln!(
                 out,
-                "patchbay_module_calls_total{{module=\"{module}\",function=\"{function}\",outcome=\"{outcome}\"}} {}",
+                "patchbay_module_calls_total{{org=\"{org}\",module=\"{module}\",function=\"{function}\",outcome=\"{outcome}\"}} {}",
                 stats.count
             );
         }
         out.push_str("# HELP patchbay_module_call_seconds_total Time spent in module calls.\n");
         out.push_str("# TYPE patchbay_module_call_seconds_total counter\n");
-        for ((module, function, outcome), stats) in self.calls() {
+        for ((org, module, function, outcome), stats) in &calls {
             let _ = writeln!(
                 out,
-                "patchbay_module_call_seconds_total{{module=\"{module}\",function=\"{function}\",outcome=\"{outcome}\"}} {}",
+                "patchbay_module_call_seconds_total{{org=\"{org}\",module=\"{module}\",function=\"{function}\",outcome=\"{outcome}\"}} {}",
                 stats.total.as_secs_f64()
+            );
+        }
+        out.push_str("# HELP patchbay_alerts_total Failing deployments the host quarantined on its own, by function and action.\n");
+        out.push_str("# TYPE patchbay_alerts_total counter\n");
+        let alerts = self.alerts.lock().map(|a| a.clone()).unwrap_or_default();
+        for ((o, function, action), n) in alerts.iter().filter(|((o, ..), _)| o == org) {
+            let _ = writeln!(
+                out,
+                "patchbay_alerts_total{{org=\"{o}\",function=\"{function}\",action=\"{action}\"}} {n}"
             );
         }
         out
     }
 
-    /// Every counter: (module, function, outcome) and its stats.
-    pub fn calls(&self) -> Vec<((String, &'static str, &'static str), CallStats)> {
+    /// Every call counter: (organisation, module, function, outcome) and
+    /// its stats.
+    pub fn calls(&self) -> Vec<(CallLabels, CallStats)> {
         self.calls
             .lock()
             .map(|calls| {
                 calls
                     .iter()
-                    .map(|((m, f, o), s)| ((m.to_string(), *f, *o), *s))
+                    .map(|((org, m, f, o), s)| ((org.clone(), m.to_string(), *f, *o), *s))
                     .collect()
             })
             .unwrap_or_default()
     }
 
-    /// How many calls of a module ended with an outcome, over all functions.
+    /// How many calls of a module ended with an outcome, over all
+    /// organisations and functions.
     pub fn count(&self, module: &str, outcome: &str) -> u64 {
         self.calls()
             .into_iter()
-            .filter(|((m, _, o), _)| m == module && *o == outcome)
+            .filter(|((_, m, _, o), _)| m == module && *o == outcome)
             .map(|(_, s)| s.count)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let metrics = Metrics::default();
+        for n in 0..1000 {
+            metrics.record_request(
+                ANONYMOUS,
+                &format!("BREW{n}"),
+                "unmatched",
+                404,
+                Duration::ZERO,
+            );
+        }
+        assert_eq!(metrics.requests.lock().map(|r| r.len()).unwrap_or(0), 1);
+        let text = metrics.prometheus(ANONYMOUS);
+        assert!(text.contains("method=\"other\""), "{text}");
+        assert!(!text.contains("BREW"), "{text}");
+    }
+
+    #[test]
+    fn an_organisation_sees_only_its_own_series() {
+        let metrics = Metrics::default();
+        let module: Arc<str> = Arc::from("meridian/scheduling@1.0.0");
+        metrics.record_call("Y90001", &module, "book", "ok", Duration::ZERO);
+        metrics.record_call("Y90002", &module, "read", "ok", Duration::ZERO);
+        metrics.record_request("Y90002", "GET", "/fhir/Slot", 200, Duration::ZERO);
+        metrics.record_alert("Y90002", "scheduling", "slot.rollback.automatic");
+        let mine = metrics.prometheus("Y90001");
+        assert!(mine.contains("function=\"book\""), "{mine}");
+        assert!(!mine.contains("Y90002"), "{mine}");
+        assert!(!mine.contains("function=\"read\""), "{mine}");
+        assert!(!mine.contains("/fhir/Slot"), "{mine}");
+        let theirs = metrics.prometheus("Y90002");
+        assert!(
+            theirs.contains("patchbay_alerts_total{org=\"Y90002\""),
+            "{theirs}"
+        );
     }
 }

@@ -8,7 +8,9 @@ use wasmtime::Store;
 
 use crate::bindings::Outcome;
 use crate::bindings::prescribing::exports::care::prescribing::ordering::Guest;
-use crate::call::{Access, CallContext, CallError, CallState, Caller, Scratch, Tx, invoke};
+use crate::call::{
+    Access, AuditOnCommit, CallContext, CallError, CallState, Caller, Recorded, Scratch, Tx, invoke,
+};
 use crate::deployment::{Deployment, Pre};
 use crate::engine::Runtime;
 use crate::slot::{Route, RouteKey};
@@ -43,6 +45,7 @@ impl Runtime {
                 route,
                 ctx,
                 tx: Tx::Own,
+                audit: None,
             },
         })
     }
@@ -64,6 +67,7 @@ impl Runtime {
                 },
                 ctx,
                 tx: Tx::Scratch(scratch),
+                audit: None,
             },
         }
     }
@@ -75,7 +79,14 @@ impl Ordering {
         &self.caller.route.deployment
     }
 
-    fn invoke<R: Comparable>(
+    /// The same module, its write calls committing `audit` with their
+    /// changes.
+    pub fn audited(mut self, audit: Arc<AuditOnCommit>) -> Self {
+        self.caller.audit = Some(audit);
+        self
+    }
+
+    fn invoke<R: Comparable + Recorded>(
         &self,
         function: &'static str,
         access: Access,
@@ -123,5 +134,23 @@ impl Ordering {
     /// A patient's active requests.
     pub fn active(&self, patient: &String) -> Result<Vec<MedicationRequest>, CallError> {
         self.invoke("active", Access::Read, |g, s| g.call_active(s, patient))
+    }
+}
+
+impl Recorded for MedicationRequest {
+    fn audit_resource(&self) -> Option<String> {
+        Some(format!("MedicationRequest/{}", self.id))
+    }
+    fn audit_patient(&self) -> Option<String> {
+        Some(self.patient.clone())
+    }
+}
+
+impl Recorded for Issued {
+    fn audit_resource(&self) -> Option<String> {
+        self.request.audit_resource()
+    }
+    fn audit_patient(&self) -> Option<String> {
+        self.request.audit_patient()
     }
 }

@@ -48,6 +48,19 @@ CREATE TABLE IF NOT EXISTS trials (
     started_by TEXT NOT NULL,
     PRIMARY KEY (org, function)
 );
+-- Which organisation may see and deploy which module: the one that
+-- uploaded it or named it in the configuration. Bundled modules are
+-- everyone's.
+CREATE TABLE IF NOT EXISTS module_access (
+    org TEXT NOT NULL,
+    module_hash TEXT NOT NULL REFERENCES modules (hash),
+    PRIMARY KEY (org, module_hash)
+);
+-- An organisation may see every module it has deployed or tried.
+INSERT OR IGNORE INTO module_access (org, module_hash)
+    SELECT DISTINCT org, module_hash FROM deployments;
+INSERT OR IGNORE INTO module_access (org, module_hash)
+    SELECT DISTINCT org, module_hash FROM trials;
 CREATE TABLE IF NOT EXISTS conformance_passed (
     module_hash TEXT PRIMARY KEY REFERENCES modules (hash),
     report TEXT NOT NULL,
@@ -106,11 +119,47 @@ pub fn init(store: &RecordStore) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Adds a module (idempotent by hash). Returns the name the bytes are
-/// registered under: `label`, or the name they were first added with.
+/// Why a module cannot be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// The same bytes are registered under another name.
+    #[error(
+        "this component is already registered as {registered} (the same SHA-256, {hash}): deploy it by that name, or by its hash"
+    )]
+    SameBytesOtherName {
+        /// The name they were first added with.
+        registered: String,
+        /// Their hash.
+        hash: String,
+    },
+    /// The name is taken by other bytes: a name means one component.
+    #[error(
+        "{label} is already registered with other contents (SHA-256 {existing}): a module's name and version stand for one component; publish a new version"
+    )]
+    NameTaken {
+        /// The name.
+        label: String,
+        /// The hash of the component registered under it.
+        existing: String,
+    },
+    /// The store failed.
+    #[error("the module could not be registered: {0:#}")]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<rusqlite::Error> for AddError {
+    fn from(e: rusqlite::Error) -> AddError {
+        AddError::Store(e.into())
+    }
+}
+
+/// Adds a module for an organisation (idempotent by hash): the organisation
+/// may then see and deploy it. A name stands for one component: the same
+/// name with other bytes, or the same bytes under another name, is refused.
 #[allow(clippy::too_many_arguments)]
 pub fn add_module(
     conn: &Connection,
+    org: &str,
     hash: &str,
     label: &str,
     world: &str,
@@ -119,22 +168,66 @@ pub fn add_module(
     signed_by: Option<&str>,
     now: i64,
     by: &str,
-) -> anyhow::Result<String> {
-    let requested = requested_grants.map(serde_json::to_string).transpose()?;
+) -> Result<(), AddError> {
+    let requested = requested_grants
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(anyhow::Error::from)?;
+    // One statement, so two uploads at once cannot both take a name.
     conn.execute(
         "INSERT OR IGNORE INTO modules (hash, label, world, component, requested_grants, signed_by, added_ms, added_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM modules WHERE label = ?2)",
         params![hash, label, world, component, requested, signed_by, now, by],
     )?;
-    Ok(
-        conn.query_row("SELECT label FROM modules WHERE hash = ?1", [hash], |r| {
+    let registered: Option<String> = conn
+        .query_row("SELECT label FROM modules WHERE hash = ?1", [hash], |r| {
             r.get(0)
-        })?,
-    )
+        })
+        .optional()?;
+    match registered {
+        Some(registered) if registered == label => {}
+        Some(registered) => {
+            return Err(AddError::SameBytesOtherName {
+                registered,
+                hash: hash.to_string(),
+            });
+        }
+        None => {
+            let existing: String =
+                conn.query_row("SELECT hash FROM modules WHERE label = ?1", [label], |r| {
+                    r.get(0)
+                })?;
+            return Err(AddError::NameTaken {
+                label: label.to_string(),
+                existing,
+            });
+        }
+    }
+    conn.execute(
+        "INSERT OR IGNORE INTO module_access (org, module_hash) VALUES (?1, ?2)",
+        (org, hash),
+    )?;
+    Ok(())
 }
 
-/// Every module, newest first.
-pub fn modules(conn: &Connection) -> anyhow::Result<Vec<ModuleRecord>> {
+/// Whether an organisation may see and deploy a module: it added it, or
+/// the module is one of the host's bundled ones.
+fn visible(conn: &Connection, org: &str, hash: &str, label: &str) -> anyhow::Result<bool> {
+    if crate::bundled::is_bundled(label, hash) {
+        return Ok(true);
+    }
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM module_access WHERE org = ?1 AND module_hash = ?2",
+            (org, hash),
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// The modules an organisation may see and deploy, newest first.
+pub fn modules(conn: &Connection, org: &str) -> anyhow::Result<Vec<ModuleRecord>> {
     let mut stmt = conn.prepare(
         "SELECT hash, label, world, signed_by, added_ms, added_by FROM modules ORDER BY added_ms DESC, label",
     )?;
@@ -148,7 +241,27 @@ pub fn modules(conn: &Connection) -> anyhow::Result<Vec<ModuleRecord>> {
             added_by: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut out = Vec::new();
+    for row in rows {
+        let row = row?;
+        if visible(conn, org, &row.hash, &row.label)? {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// A module an organisation may deploy, by hash or `supplier/name@version`;
+/// `None` if there is none, or it is another organisation's.
+pub fn module_for(
+    conn: &Connection,
+    org: &str,
+    hash_or_label: &str,
+) -> anyhow::Result<Option<StoredModule>> {
+    match module_bytes(conn, hash_or_label)? {
+        Some(m) if visible(conn, org, &m.hash, &m.label)? => Ok(Some(m)),
+        _ => Ok(None),
+    }
 }
 
 /// A registered module's bytes and what it came with.
@@ -165,7 +278,10 @@ pub struct StoredModule {
     pub signed_by: Option<String>,
 }
 
-/// A registered module, by hash or by `supplier/name@version` (the newest).
+/// A registered module, by hash or by `supplier/name@version`, whichever
+/// organisation added it: for what the host itself recorded (restoring a
+/// slot's deployment). An organisation's request goes through
+/// [`module_for`].
 pub fn module_bytes(
     conn: &Connection,
     hash_or_label: &str,

@@ -8,7 +8,9 @@ use wasmtime::Store;
 
 use crate::bindings::Outcome;
 use crate::bindings::scheduling::exports::care::scheduling::booking::Guest;
-use crate::call::{Access, CallContext, CallError, CallState, Caller, Scratch, Tx, invoke};
+use crate::call::{
+    Access, AuditOnCommit, CallContext, CallError, CallState, Caller, Recorded, Scratch, Tx, invoke,
+};
 use crate::deployment::{Deployment, Pre};
 use crate::engine::Runtime;
 use crate::slot::{Route, RouteKey};
@@ -43,6 +45,7 @@ impl Runtime {
                 route,
                 ctx,
                 tx: Tx::Own,
+                audit: None,
             },
         })
     }
@@ -64,6 +67,7 @@ impl Runtime {
                 },
                 ctx,
                 tx: Tx::Scratch(scratch),
+                audit: None,
             },
         }
     }
@@ -75,7 +79,14 @@ impl Booking {
         &self.caller.route.deployment
     }
 
-    fn invoke<R: Comparable>(
+    /// The same module, its write calls committing `audit` with their
+    /// changes.
+    pub fn audited(mut self, audit: Arc<AuditOnCommit>) -> Self {
+        self.caller.audit = Some(audit);
+        self
+    }
+
+    fn invoke<R: Comparable + Recorded>(
         &self,
         function: &'static str,
         access: Access,
@@ -139,5 +150,14 @@ impl Booking {
         self.invoke("appointments-for-patient", Access::Read, |g, s| {
             g.call_appointments_for_patient(s, patient)
         })
+    }
+}
+
+impl Recorded for Appointment {
+    fn audit_resource(&self) -> Option<String> {
+        Some(format!("Appointment/{}", self.id))
+    }
+    fn audit_patient(&self) -> Option<String> {
+        Some(self.patient.clone())
     }
 }

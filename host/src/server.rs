@@ -32,9 +32,11 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
     let settings = EngineSettings {
         cache_dir: Some(config.data_dir.join("artifacts")),
         rollback: config.rollback.clone(),
+        audit: Some(config.audit_trail()?),
         ..EngineSettings::default()
     };
     let runtime = Runtime::new(store, &settings)?;
+    crate::supervisor::start(&runtime)?;
     for (ods, org) in &config.organisations {
         let limits = org.limits.clone().unwrap_or_else(|| config.limits.clone());
         for (function, spec) in &org.modules {
@@ -119,6 +121,7 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
             };
             registry::add_module(
                 &conn,
+                ods,
                 &compiled.hash,
                 &loaded.label,
                 compiled.standard.world(),
@@ -173,8 +176,7 @@ fn still_trusted(
                 .into());
             }
         }
-        None if bundled::find(&stored.label)
-            .is_some_and(|b| crate::module::sha256_hex(b.bytes) == stored.hash) => {}
+        None if bundled::is_bundled(&stored.label, &stored.hash) => {}
         None => anyhow::ensure!(
             trust.allow_unsigned,
             "{} is unsigned and development mode is off: deploy a signed package",
@@ -266,8 +268,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         runtime,
         verifier: Arc::new(verifier),
         config: Arc::new(config),
+        refusals: Default::default(),
     };
-    let app = api::router(state);
+    let http = state.config.http.clone();
+    let app = api::router(state.clone());
     let listener = TcpListener::bind(listen).await.with_context(|| {
         format!(
             "cannot listen on {listen}: is another server using it? Choose another with --listen"
@@ -277,12 +281,79 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!(
         "patchbay is serving on http://{listen} (FHIR base http://{listen}/fhir); Ctrl-C stops it"
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server failed")?;
+    accept(listener, app, &http, shutdown_signal()).await;
+    if let Err(e) = state.runtime.audit().flush() {
+        tracing::error!(error = %format!("{e:#}"), "cannot write the audit anchor at shutdown");
+    }
     tracing::info!("stopped: requests in flight have finished");
     Ok(())
+}
+
+/// How long requests in flight get to finish after a shutdown signal.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Accepts connections until `shutdown` resolves, at most
+/// `http.max_connections` at once, each with a deadline for its headers
+/// (which also closes idle connections); then lets requests in flight
+/// finish.
+async fn accept(
+    listener: TcpListener,
+    app: axum::Router,
+    http: &crate::config::Http,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let open = Arc::new(tokio::sync::Semaphore::new(http.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_millis(
+            http.header_read_timeout_ms,
+        ))
+        .max_header_size(http.max_header_bytes)
+        .keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut refused: u64 = 0;
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little, go on.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            refused += 1;
+            if refused.is_power_of_two() {
+                tracing::warn!(%peer, refused, max = http.max_connections,
+                    "too many connections open: closing new ones at once");
+            }
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing requests in flight");
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN) => {
+            tracing::warn!("requests still in flight after {} s: stopping anyway", DRAIN.as_secs());
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -304,5 +375,4 @@ async fn shutdown_signal() {
         _ = interrupt => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -145,18 +145,16 @@ allow_unsigned = true
         .unwrap_or_default()
     }
 
-    /// A development token from `patchbay token`.
+    /// A development token from `patchbay token`, for the user `ROLE-1`.
     pub fn token(&self, role: &str, org: &str, nhs_number: Option<&str>) -> String {
+        self.token_for(&format!("{role}-1"), role, org, nhs_number)
+    }
+
+    /// A development token from `patchbay token` for a named user.
+    pub fn token_for(&self, user: &str, role: &str, org: &str, nhs_number: Option<&str>) -> String {
         let mut cmd = Command::new(binary());
         cmd.args([
-            "token",
-            "--role",
-            role,
-            "--org",
-            org,
-            "--user",
-            &format!("{role}-1"),
-            "--config",
+            "token", "--role", role, "--org", org, "--user", user, "--config",
         ])
         .arg(&self.config);
         if let Some(n) = nhs_number {

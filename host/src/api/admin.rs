@@ -130,7 +130,7 @@ async fn metrics(
     let act = state
         .act(&principal, "metrics.read", &[Role::Admin, Role::Auditor])
         .await?;
-    let text = state.runtime.metrics().prometheus();
+    let text = state.runtime.metrics().prometheus(&principal.organisation);
     let response = (
         [(
             header::CONTENT_TYPE,

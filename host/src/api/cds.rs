@@ -22,6 +22,9 @@ use crate::slot::RouteKey;
 
 const CHECKERS: &[Role] = &[Role::Clinician];
 
+/// The most draft orders one request may carry: each is a module call.
+pub const MAX_DRAFT_ORDERS: usize = 20;
+
 /// The services: (id, hook, title).
 const SERVICES: [(&str, &str, &str); 2] = [
     (
@@ -124,6 +127,16 @@ fn draft_orders(body: &Value) -> Result<Vec<Value>, ApiError> {
         .ok_or_else(|| {
             bad("the request needs context.draftOrders: a Bundle of draft MedicationRequests")
         })?;
+    if entries.len() > MAX_DRAFT_ORDERS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            IssueCode::TooLong,
+            format!(
+                "context.draftOrders has {} entries; at most {MAX_DRAFT_ORDERS} are checked in one request: send them in several",
+                entries.len()
+            ),
+        ));
+    }
     Ok(entries
         .iter()
         .filter_map(|e| e.get("resource"))
@@ -160,10 +173,28 @@ async fn call(
                 format!("service {id} answers the {hook} hook, not {h}"),
             ));
         }
+        // A CDS Hooks request is about one patient (its context names one):
+        // every draft order must be for the same patient, the one the audit
+        // entry names.
+        let drafts = draft_orders(&body)?
+            .iter()
+            .map(|order| fhir::draft(order).map(|(draft, _)| draft))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(first) = drafts.first() {
+            if let Some(other) = drafts.iter().find(|d| d.patient != first.patient) {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    IssueCode::Invalid,
+                    format!(
+                        "a CDS Hooks request is about one patient, but its draft orders are for {} and {}: send one request per patient",
+                        first.patient, other.patient
+                    ),
+                ));
+            }
+            act.patient = Some(first.patient.clone());
+        }
         let mut cards = Vec::new();
-        for order in draft_orders(&body)? {
-            let (draft, _) = fhir::draft(&order)?;
-            act.patient = Some(draft.patient.clone());
+        for draft in drafts {
             let key = RouteKey::Patient(draft.patient.clone());
             let api = state.runtime.ordering_for(act.call_context(), key)?;
             act.module = Some(api.deployment().module.label.to_string());

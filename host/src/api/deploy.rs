@@ -40,7 +40,9 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/modules",
             summary: "Add a module: a signed package (care-package/1), verified against the trusted supplier keys",
             roles: ADMINS,
-            handler: post(add_module),
+            handler: post(add_module).layer(axum::extract::DefaultBodyLimit::max(
+                super::MAX_PACKAGE_BYTES,
+            )),
         },
         RouteSpec {
             method: Method::POST,
@@ -156,8 +158,10 @@ async fn list_modules(
 ) -> Result<Json<Value>, ApiError> {
     let act = state.act(&principal, "module.list", ADMINS).await?;
     let store = state.runtime.records().clone();
+    let org = principal.organisation.clone();
     let result =
-        blocking(move || -> anyhow::Result<_> { registry::modules(&*store.connection()?) }).await;
+        blocking(move || -> anyhow::Result<_> { registry::modules(&*store.connection()?, &org) })
+            .await;
     let result = match result {
         Ok(Ok(modules)) => Ok(Json(json!({"modules": modules}))),
         Ok(Err(e)) | Err(e) => Err(internal(format!("{e:#}"))),
@@ -178,6 +182,7 @@ async fn add_module(
         let trust = state.config.trust.clone();
         let runtime = state.runtime.clone();
         let by = principal.user.clone();
+        let org = principal.organisation.clone();
         let added = blocking(move || -> Result<Value, ApiError> {
             let verified = package
                 .verify(&trust, trust.allow_unsigned)
@@ -186,8 +191,9 @@ async fn add_module(
                 .compile(&runtime)
                 .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, IssueCode::BusinessRule, format!("{e:#}")))?;
             let conn = runtime.records().connection().map_err(internal)?;
-            let registered = registry::add_module(
+            registry::add_module(
                 &conn,
+                &org,
                 &module.hash,
                 &module.label,
                 module.standard.world(),
@@ -197,17 +203,10 @@ async fn add_module(
                 crate::call::now_ms(),
                 &by,
             )
-            .map_err(internal)?;
-            if registered != *module.label {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    IssueCode::Conflict,
-                    format!(
-                        "this component is already registered as {registered} (the same SHA-256, {}): deploy it by that name, or by its hash",
-                        module.hash
-                    ),
-                ));
-            }
+            .map_err(|e| match e {
+                registry::AddError::Store(e) => internal(format!("{e:#}")),
+                e => ApiError::new(StatusCode::CONFLICT, IssueCode::Conflict, e.to_string()),
+            })?;
             Ok(json!({"module": module.label.to_string(), "sha256": module.hash, "world": module.standard.world(),
                 "signed_by": verified.signed_by}))
         })

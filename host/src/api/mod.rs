@@ -9,7 +9,10 @@ mod admin;
 mod cds;
 mod deploy;
 mod prescribing;
+mod refusals;
 mod scheduling;
+
+pub use refusals::Refusals;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,7 +27,7 @@ use serde_json::{Value, json};
 
 use crate::audit;
 use crate::bindings::IssueCode;
-use crate::call::{CallContext, CallError, now_ms};
+use crate::call::{AuditOnCommit, CallContext, CallError, now_ms};
 use crate::config::Config;
 use crate::engine::Runtime;
 use crate::fhir::{self, Invalid};
@@ -40,6 +43,8 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// The configuration.
     pub config: Arc<Config>,
+    /// Audits refused tokens, within a rate.
+    pub refusals: Arc<Refusals>,
 }
 
 /// An error answer: an HTTP status and an OperationOutcome.
@@ -155,6 +160,11 @@ pub fn fhir_json(body: Value) -> Response {
         .into_response()
 }
 
+/// The caller's organisation, filled in once their token is verified: the
+/// request's metrics are counted under it.
+#[derive(Clone, Default)]
+struct RequestOrg(Arc<std::sync::OnceLock<String>>);
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -162,31 +172,47 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Principal, ApiError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(AuthError::Missing)?
-            .to_str()
-            .map_err(|_| AuthError::Malformed("the Authorization header is not text".into()))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                AuthError::Malformed("the Authorization header is not `Bearer <token>`".into())
-            })?;
-        let principal = state.verifier.verify(token.trim())?;
-        if !state
-            .config
-            .organisations
-            .contains_key(&principal.organisation)
-        {
-            return Err(ApiError::forbidden(format!(
-                "organisation {} is not served by this host",
-                principal.organisation
-            )));
+        match verify_caller(parts, state) {
+            Ok(principal) => {
+                if let Some(org) = parts.extensions.get::<RequestOrg>() {
+                    let _ = org.0.set(principal.organisation.clone());
+                }
+                Ok(principal)
+            }
+            Err(error) => {
+                state.refusals.audit(state, parts, &error).await;
+                Err(error)
+            }
         }
-        Ok(principal)
     }
+}
+
+/// The caller of a request, from its bearer token.
+fn verify_caller(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?
+        .to_str()
+        .map_err(|_| AuthError::Malformed("the Authorization header is not text".into()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| {
+            AuthError::Malformed("the Authorization header is not `Bearer <token>`".into())
+        })?;
+    let principal = state.verifier.verify(token.trim())?;
+    if !state
+        .config
+        .organisations
+        .contains_key(&principal.organisation)
+    {
+        return Err(ApiError::forbidden(format!(
+            "organisation {} is not served by this host",
+            principal.organisation
+        )));
+    }
+    Ok(principal)
 }
 
 /// One audited action by a caller in a role.
@@ -203,6 +229,8 @@ pub struct Act {
     pub module: Option<String>,
     /// More for the audit trail, e.g. an override reason.
     pub detail: Option<String>,
+    /// The entry a write call commits with its change, once asked for.
+    committed: Option<Arc<AuditOnCommit>>,
 }
 
 impl AppState {
@@ -231,6 +259,7 @@ impl AppState {
                 patient: None,
                 module: None,
                 detail: None,
+                committed: None,
             };
             return act.finish(Err(error)).await;
         };
@@ -243,6 +272,7 @@ impl AppState {
             patient: None,
             module: None,
             detail: None,
+            committed: None,
         })
     }
 }
@@ -292,15 +322,42 @@ impl Act {
         Ok(())
     }
 
-    /// Ends the action: writes the audit entry with the result's outcome and
-    /// returns the result. A failure to audit fails the request: no
-    /// unaudited action.
-    pub async fn finish<T>(self, result: Result<T, ApiError>) -> Result<T, ApiError> {
-        let outcome = match &result {
-            Ok(_) => "success".to_string(),
-            Err(e) => e.label.clone(),
+    /// For the patient role, reading or changing a resource by id: another
+    /// patient's resource is answered exactly as one that does not exist,
+    /// so a patient cannot learn which ids are in use. (The audit trail
+    /// still says which it was.) Other roles get the answer as it is.
+    pub fn patients_own<T>(
+        &self,
+        kind: &str,
+        id: &str,
+        found: Result<T, ApiError>,
+        patient_of: impl FnOnce(&T) -> &str,
+    ) -> Result<T, ApiError> {
+        if self.role != Role::Patient {
+            return found;
+        }
+        let missing = |why: &str| {
+            let mut error = ApiError::new(
+                StatusCode::NOT_FOUND,
+                IssueCode::NotFound,
+                format!("there is no {kind} {id} among your records"),
+            );
+            error.label = format!("404: {why}");
+            error
         };
-        let event = audit::Event {
+        match found {
+            Ok(resource) if self.principal.nhs_number.as_deref() == Some(patient_of(&resource)) => {
+                Ok(resource)
+            }
+            Ok(_) => Err(missing("another patient's record")),
+            Err(e) if e.status == StatusCode::NOT_FOUND => Err(missing("no such record")),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The audit entry as it stands, with an outcome.
+    fn event(&self, outcome: String) -> audit::Event {
+        audit::Event {
             user: self.principal.user.clone(),
             user_name: self.principal.name.clone(),
             org: self.principal.organisation.clone(),
@@ -311,9 +368,36 @@ impl Act {
             outcome,
             detail: self.detail.clone(),
             module: self.module.clone(),
+        }
+    }
+
+    /// For a clinical write: the audit entry as it stands now, to be
+    /// committed in the write call's own transaction (give it to the
+    /// module API's `audited`). Set the patient, resource, module and detail
+    /// first; the call's answer fills in the resource it made.
+    pub fn on_commit(&mut self) -> Arc<AuditOnCommit> {
+        let committed = AuditOnCommit::new(self.event(String::new()));
+        self.committed = Some(committed.clone());
+        committed
+    }
+
+    /// Ends the action: writes the audit entry with the result's outcome and
+    /// returns the result. A write whose entry was committed with its change
+    /// is not recorded twice. A failure to audit fails the request: no
+    /// unaudited action.
+    pub async fn finish<T>(self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        let committed = self.committed.as_ref().and_then(|c| c.written());
+        if result.is_ok() && committed.is_some() {
+            return result;
+        }
+        let outcome = match &result {
+            Ok(_) => "success".to_string(),
+            Err(e) => e.label.clone(),
         };
-        let store = self.state.runtime.records().clone();
-        let written = blocking(move || audit::record(&store, now_ms(), &event)).await;
+        let event = self.event(outcome);
+        let runtime = self.state.runtime.clone();
+        let written =
+            blocking(move || runtime.audit().record(runtime.records(), now_ms(), &event)).await;
         match written {
             Ok(Ok(_)) => result,
             Ok(Err(e)) | Err(e) => {
@@ -351,14 +435,11 @@ pub async fn module_call<R: Send + 'static>(
     }
 }
 
-/// The base URL of the FHIR API as the client addressed it.
-pub fn fhir_base(parts_host: Option<&HeaderValue>, config: &Config) -> String {
-    let host = parts_host
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| config.listen.to_string());
-    format!("http://{host}/fhir")
-}
+/// The largest request body, in bytes, except a module package's.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The largest module package an admin may upload, in bytes.
+pub const MAX_PACKAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// One route of the API.
 pub struct RouteSpec {
@@ -410,6 +491,7 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
@@ -433,21 +515,40 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let span =
-        tracing::info_span!("request", %method, route = %route, status = tracing::field::Empty);
+    let span = tracing::info_span!("request", method = crate::metrics::method_label(method.as_str()),
+        route = %route, status = tracing::field::Empty);
+    let org = RequestOrg::default();
+    let mut request = request;
+    request.extensions_mut().insert(org.clone());
     let started = Instant::now();
+    let deadline = std::time::Duration::from_millis(state.config.http.request_timeout_ms);
     let response = {
         let _guard = span.enter();
-        next.run(request)
+        tokio::time::timeout(deadline, next.run(request))
     }
-    .await;
+    .await
+    .unwrap_or_else(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            IssueCode::Timeout,
+            format!(
+                "the request was not complete within {} s: send it again, faster",
+                deadline.as_secs()
+            ),
+        )
+        .into_response()
+    });
     let status = response.status().as_u16();
     span.record("status", status);
     let elapsed = started.elapsed();
+    let org = org
+        .0
+        .get()
+        .map_or(crate::metrics::ANONYMOUS, String::as_str);
     state
         .runtime
         .metrics()
-        .record_request(method.as_str(), &route, status, elapsed);
+        .record_request(org, method.as_str(), &route, status, elapsed);
     tracing::info!(parent: &span, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request done");
     response
 }

@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde_json::Value;
 
 use super::scheduling::{created, json_error, patient_param, with_etag};
-use super::{ApiError, AppState, RouteSpec, fhir_base, fhir_json, module_call};
+use super::{ApiError, AppState, RouteSpec, fhir_json, module_call};
 use crate::bindings::IssueCode;
 use crate::fhir;
 use crate::identity::{Principal, Role};
@@ -60,7 +60,6 @@ pub fn routes() -> Vec<RouteSpec> {
 async fn issue(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let mut act = state
@@ -76,10 +75,11 @@ async fn issue(
         let key = RouteKey::Patient(draft.patient.clone());
         let api = state.runtime.ordering_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
+        let api = api.audited(act.on_commit());
         let issued = module_call(move || api.issue(&draft, override_reason.as_deref())).await?;
         let request = issued.request;
         act.resource = Some(format!("MedicationRequest/{}", request.id));
-        let base = fhir_base(headers.get(header::HOST), &state.config);
+        let base = state.config.fhir_base();
         Ok(created(
             &base,
             "MedicationRequest",
@@ -119,7 +119,6 @@ async fn read(
 async fn search(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let mut act = state
@@ -141,7 +140,7 @@ async fn search(
         let api = state.runtime.ordering_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
         let list = module_call(move || api.active(&patient)).await?;
-        let base = fhir_base(headers.get(header::HOST), &state.config);
+        let base = state.config.fhir_base();
         Ok(fhir_json(fhir::searchset(
             &base,
             list.iter().map(fhir::medication_request).collect(),
@@ -168,6 +167,7 @@ async fn cancel(
         let key = RouteKey::MedicationRequest(id.clone());
         let api = state.runtime.ordering_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
+        let api = api.audited(act.on_commit());
         let request = module_call(move || api.cancel(&id, &reason)).await?;
         act.patient = Some(request.patient.clone());
         Ok(with_etag(

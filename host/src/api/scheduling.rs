@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde_json::Value;
 
-use super::{ApiError, AppState, RouteSpec, fhir_base, fhir_json, module_call};
+use super::{ApiError, AppState, RouteSpec, fhir_json, module_call};
 use crate::bindings::{IssueCode, Period};
 use crate::fhir::{self, AppointmentChange};
 use crate::identity::{Principal, Role};
@@ -22,6 +22,9 @@ use crate::scheduling::SlotSearch;
 use crate::slot::RouteKey;
 
 const BOOKERS: &[Role] = &[Role::Clinician, Role::Receptionist, Role::Patient];
+
+/// The widest slot search, in days.
+pub const MAX_SEARCH_DAYS: i64 = 31;
 
 /// The scheduling routes.
 pub fn routes() -> Vec<RouteSpec> {
@@ -99,6 +102,11 @@ fn slot_search(params: &HashMap<String, String>, now: i64) -> Result<SlotSearch,
         Some(v) => date_param(v, "end", &["le", "lt"])?,
         None => start + 7 * patchbay_sdk::time::DAY,
     };
+    if end - start > MAX_SEARCH_DAYS * patchbay_sdk::time::DAY {
+        return Err(bad(format!(
+            "a slot search covers at most {MAX_SEARCH_DAYS} days: narrow start and end"
+        )));
+    }
     if let Some(status) = params.get("status").filter(|s| *s != "free") {
         return Err(bad(format!(
             "only free slots can be searched (status=free), not '{status}'"
@@ -128,7 +136,6 @@ fn slot_search(params: &HashMap<String, String>, now: i64) -> Result<SlotSearch,
 async fn search_slots(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let mut act = state.act(&principal, "slot.search", BOOKERS).await?;
@@ -138,7 +145,7 @@ async fn search_slots(
         let api = state.runtime.booking_for(ctx, act.route_key())?;
         act.module = Some(api.deployment().module.label.to_string());
         let slots = module_call(move || api.find_free_slots(&search)).await?;
-        let base = fhir_base(headers.get(header::HOST), &state.config);
+        let base = state.config.fhir_base();
         Ok(fhir_json(fhir::searchset(
             &base,
             slots.iter().map(fhir::slot).collect(),
@@ -170,7 +177,6 @@ pub fn with_etag(mut response: Response, version: u32) -> Response {
 async fn book(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let mut act = state.act(&principal, "appointment.book", BOOKERS).await?;
@@ -183,10 +189,11 @@ async fn book(
         let key = RouteKey::Patient(request.patient.clone());
         let api = state.runtime.booking_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
+        let api = api.audited(act.on_commit());
         let appointment = module_call(move || api.book(&request)).await?;
         act.resource = Some(format!("Appointment/{}", appointment.id));
         Ok(created(
-            &fhir_base(headers.get(header::HOST), &state.config),
+            &state.config.fhir_base(),
             "Appointment",
             &appointment.id,
             appointment.version,
@@ -208,9 +215,12 @@ async fn read(
         let key = RouteKey::Appointment(id.clone());
         let api = state.runtime.booking_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
-        let appointment = module_call(move || api.read(&id)).await?;
-        act.patient = Some(appointment.patient.clone());
-        act.check_patient(&appointment.patient)?;
+        let read_id = id.clone();
+        let found = module_call(move || api.read(&read_id)).await;
+        if let Ok(appointment) = &found {
+            act.patient = Some(appointment.patient.clone());
+        }
+        let appointment = act.patients_own("Appointment", &id, found, |a| &a.patient)?;
         Ok(with_etag(
             fhir_json(fhir::appointment(&appointment)),
             appointment.version,
@@ -240,7 +250,6 @@ pub fn patient_param(params: &HashMap<String, String>) -> Result<String, ApiErro
 async fn search_appointments(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let mut act = state.act(&principal, "appointment.search", BOOKERS).await?;
@@ -252,7 +261,7 @@ async fn search_appointments(
         let api = state.runtime.booking_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
         let list = module_call(move || api.appointments_for_patient(&patient)).await?;
-        let base = fhir_base(headers.get(header::HOST), &state.config);
+        let base = state.config.fhir_base();
         Ok(fhir_json(fhir::searchset(
             &base,
             list.iter().map(fhir::appointment).collect(),
@@ -295,12 +304,14 @@ async fn update(
         let api = state.runtime.booking_for(act.call_context(), key.clone())?;
         act.module = Some(api.deployment().module.label.to_string());
         let read_id = id.clone();
-        let current = {
+        let found = {
             let api = state.runtime.booking_for(act.call_context(), key)?;
-            module_call(move || api.read(&read_id)).await?
+            module_call(move || api.read(&read_id)).await
         };
-        act.patient = Some(current.patient.clone());
-        act.check_patient(&current.patient)?;
+        if let Ok(current) = &found {
+            act.patient = Some(current.patient.clone());
+        }
+        let current = act.patients_own("Appointment", &id, found, |a| &a.patient)?;
         if let Some(expected) = if_match(&headers).filter(|v| *v != current.version) {
             return Err(ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
@@ -311,9 +322,13 @@ async fn update(
         let updated = match change {
             AppointmentChange::Cancel(reason) => {
                 act.detail = Some(format!("cancelled: {reason}"));
+                let api = api.audited(act.on_commit());
                 module_call(move || api.cancel(&id, &reason)).await?
             }
-            AppointmentChange::Amend(amendment) => module_call(move || api.amend(&id, &amendment)).await?,
+            AppointmentChange::Amend(amendment) => {
+                let api = api.audited(act.on_commit());
+                module_call(move || api.amend(&id, &amendment)).await?
+            }
         };
         Ok(with_etag(fhir_json(fhir::appointment(&updated)), updated.version))
     }
@@ -321,8 +336,16 @@ async fn update(
     act.finish(result).await
 }
 
-/// A body that is not JSON: 400 with what the parser said.
+/// A body that is not JSON: 400 with what the parser said; one larger than
+/// the host takes: 413.
 pub fn json_error(rejection: JsonRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            IssueCode::TooLong,
+            "the body is larger than this host accepts: send a smaller resource",
+        );
+    }
     ApiError::new(
         StatusCode::BAD_REQUEST,
         IssueCode::Invalid,

@@ -23,6 +23,16 @@ pub fn add_to_linker(linker: &mut Linker<CallState>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The most slots one read of the records returns: a module never lifts
+/// more into its memory, however wide the period it asks for.
+pub const MAX_SLOTS_READ: usize = 2_000;
+
+/// The most rows one read of a patient's records returns (appointments,
+/// medication requests, allergies): every live one first, then the most
+/// recent. A patient cannot make their own record unreadable by piling up
+/// cancelled bookings.
+pub const MAX_PATIENT_ROWS_READ: usize = 500;
+
 /// A failure of the host itself (the store) during a module's call into a
 /// host interface. It ends the call as a host error, not the module's fault.
 #[derive(Debug, thiserror::Error)]

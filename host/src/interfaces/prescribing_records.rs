@@ -11,7 +11,7 @@ use crate::bindings::prescribing::care::prescribing::records::{
 use crate::bindings::{Coding, IssueCode, Outcome, Reference};
 use crate::call::CallState;
 use crate::codes::Code;
-use crate::interfaces::{fault, patients};
+use crate::interfaces::{MAX_PATIENT_ROWS_READ, fault, patients};
 use crate::store::new_id;
 
 /// Links `care:prescribing/records`.
@@ -81,40 +81,50 @@ pub fn request(
     .optional()
 }
 
-/// Every medication request of a patient, newest first.
+/// A patient's medication requests, newest first: every active one and the
+/// most recent others, [`MAX_PATIENT_ROWS_READ`] in all at most.
 pub fn requests_for_patient(
     db: &Connection,
     org: &str,
     patient: &str,
 ) -> rusqlite::Result<Vec<MedicationRequest>> {
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND patient = ?2 ORDER BY authored_ms DESC, id"
+        "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND patient = ?2 \
+         ORDER BY status = 'active' DESC, authored_ms DESC, id LIMIT ?3"
     ))?;
-    let rows = stmt.query_map((org, patient), request_from_row)?;
-    rows.collect()
+    let rows = stmt.query_map(
+        rusqlite::params![org, patient, MAX_PATIENT_ROWS_READ as i64],
+        request_from_row,
+    )?;
+    let mut list = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    list.sort_by(|a, b| (b.authored, &a.id).cmp(&(a.authored, &b.id)));
+    Ok(list)
 }
 
 /// Every recorded allergy of a patient.
 pub fn allergies(db: &Connection, org: &str, patient: &str) -> rusqlite::Result<Vec<Allergy>> {
     let mut stmt = db.prepare_cached(
         "SELECT id, patient, code_system, code, code_display, criticality, reaction, recorded_ms \
-         FROM allergies WHERE org = ?1 AND patient = ?2 ORDER BY recorded_ms, id",
+         FROM allergies WHERE org = ?1 AND patient = ?2 ORDER BY recorded_ms, id LIMIT ?3",
     )?;
-    let rows = stmt.query_map((org, patient), |row| {
-        Ok(Allergy {
-            id: row.get(0)?,
-            patient: row.get(1)?,
-            code: Coding {
-                system: row.get(2)?,
-                code: row.get(3)?,
-                display: row.get(4)?,
-            },
-            criticality: Criticality::from_code(&row.get::<_, String>(5)?)
-                .unwrap_or(Criticality::UnableToAssess),
-            reaction: row.get(6)?,
-            recorded: row.get(7)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        rusqlite::params![org, patient, MAX_PATIENT_ROWS_READ as i64],
+        |row| {
+            Ok(Allergy {
+                id: row.get(0)?,
+                patient: row.get(1)?,
+                code: Coding {
+                    system: row.get(2)?,
+                    code: row.get(3)?,
+                    display: row.get(4)?,
+                },
+                criticality: Criticality::from_code(&row.get::<_, String>(5)?)
+                    .unwrap_or(Criticality::UnableToAssess),
+                reaction: row.get(6)?,
+                recorded: row.get(7)?,
+            })
+        },
+    )?;
     rows.collect()
 }
 

@@ -13,7 +13,9 @@ use crate::bindings::scheduling::care::scheduling::records::{
 use crate::bindings::{Coding, IssueCode, Outcome, Period, Reference};
 use crate::call::CallState;
 use crate::codes::Code;
-use crate::interfaces::{fault, is_unique_violation, patients};
+use crate::interfaces::{
+    MAX_PATIENT_ROWS_READ, MAX_SLOTS_READ, fault, is_unique_violation, patients,
+};
 use crate::store::new_id;
 
 /// Links `care:scheduling/records`.
@@ -84,7 +86,7 @@ pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> rusqlite::Result<
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.start_ms >= ?2 AND s.end_ms <= ?3 \
          AND (?4 IS NULL OR s.schedule_id = ?4) AND (?5 IS NULL OR sc.service_code = ?5) \
-         AND (?6 IS NULL OR s.status = ?6) ORDER BY s.start_ms, s.id"
+         AND (?6 IS NULL OR s.status = ?6) ORDER BY s.start_ms, s.id LIMIT ?7"
     ))?;
     let rows = stmt.query_map(
         params![
@@ -93,7 +95,8 @@ pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> rusqlite::Result<
             query.period.end,
             query.schedule_id,
             query.service_type,
-            status
+            status,
+            MAX_SLOTS_READ as i64
         ],
         slot_from_row,
     )?;
@@ -109,17 +112,24 @@ pub fn appointment(db: &Connection, org: &str, id: &str) -> rusqlite::Result<Opt
     .optional()
 }
 
-/// Every appointment of a patient, by start time.
+/// A patient's appointments, by start time: every booked one and the most
+/// recent others, [`MAX_PATIENT_ROWS_READ`] in all at most.
 pub fn appointments_for_patient(
     db: &Connection,
     org: &str,
     patient: &str,
 ) -> rusqlite::Result<Vec<Appointment>> {
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND patient = ?2 ORDER BY start_ms, id"
+        "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND patient = ?2 \
+         ORDER BY status = 'booked' DESC, start_ms DESC, id LIMIT ?3"
     ))?;
-    let rows = stmt.query_map((org, patient), appointment_from_row)?;
-    rows.collect()
+    let rows = stmt.query_map(
+        params![org, patient, MAX_PATIENT_ROWS_READ as i64],
+        appointment_from_row,
+    )?;
+    let mut list = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    list.sort_by(|a, b| (a.period.start, &a.id).cmp(&(b.period.start, &b.id)));
+    Ok(list)
 }
 
 fn set_slot_status(
