@@ -187,8 +187,10 @@ fn the_whole_api() {
         &appointment(slots[2]["id"].as_str().expect("id"), PATIENTS[3].nhs_number),
     ));
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Someone else's appointment is answered as if there were none, so a
+    // patient cannot learn which ids exist.
     let (status, _) = body(s.get(&format!("/fhir/Appointment/{id}"), &patient_token));
-    assert_eq!(status, StatusCode::FORBIDDEN, "someone else's appointment");
+    assert_eq!(status, StatusCode::NOT_FOUND, "someone else's appointment");
     let (status, _) = body(s.get(
         &format!("/fhir/Appointment/{}", own["id"].as_str().expect("id")),
         &patient_token,
@@ -306,7 +308,7 @@ fn the_whole_api() {
         metrics.contains("patchbay_http_requests_total"),
         "{metrics}"
     );
-    assert!(metrics.contains("patchbay_module_calls_total{module=\"meridian/scheduling@1.0.0\",function=\"book\",outcome=\"ok\"}"), "{metrics}");
+    assert!(metrics.contains("patchbay_module_calls_total{org=\"Y90001\",module=\"meridian/scheduling@1.0.0\",function=\"book\",outcome=\"ok\"}"), "{metrics}");
     assert_eq!(
         s.get("/metrics", &clinician).status(),
         StatusCode::FORBIDDEN

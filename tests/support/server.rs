@@ -227,7 +227,8 @@ allow_unsigned = true
             .expect("patchbay audit verify");
         (
             out.status.success(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
         )
     }
 }
