@@ -36,6 +36,7 @@ pub mod module;
 pub mod module_log;
 pub mod package;
 pub mod prescribing;
+pub mod private_files;
 pub mod readiness;
 pub mod registry;
 pub mod scheduling;
