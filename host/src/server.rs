@@ -265,11 +265,13 @@ enum Requested {
     Nothing,
 }
 
-/// Serves the API until a shutdown signal.
+/// Serves the API until a shutdown signal. The identity settings are
+/// checked first, so a host that could not verify tokens stops before it
+/// opens anything.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let verifier = Verifier::new(&config)?;
     let started = config.clone();
     let runtime = tokio::task::spawn_blocking(move || start(&started)).await??;
-    let verifier = Verifier::new(&config.identity, &config.data_dir)?;
     let listen = config.listen;
     let state = AppState {
         runtime,
