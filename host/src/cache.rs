@@ -8,9 +8,14 @@
 //! and contents. A corrupt entry, a truncated one, or one copied from
 //! another host or engine fails that check (or wasmtime's own compatibility
 //! check), is deleted, and the module is compiled again.
+//!
+//! The key is trusted only while it is private: the cache directory must
+//! belong to the host's user (it is made 0700), and a key file that is not
+//! private (another owner, open to other users, a symbolic link) may be
+//! known to someone else, who could have authenticated entries with it. Such
+//! a key is replaced and every entry deleted.
 
 use std::hash::{Hash as _, Hasher as _};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -18,6 +23,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use crate::private_files::{SecretError, ensure_private_dir, read_secret, write_private};
 
 /// The first line of every entry.
 const MAGIC: &[u8; 20] = b"patchbay-artifact/1\n";
@@ -45,24 +52,21 @@ pub struct ArtifactCache {
 }
 
 impl ArtifactCache {
-    /// Opens (or creates) the cache in `dir` for an engine. The secret that
-    /// authenticates entries is made on first use, readable by the host's
-    /// user only.
+    /// Opens (or creates) the cache in `dir` for an engine. The directory
+    /// is made private to the host's user, and refused if another user owns
+    /// it. The secret that authenticates entries is made on first use,
+    /// readable by the host's user only; one that is not private is never
+    /// trusted: it is replaced, and every entry deleted.
     pub fn open(dir: &Path, engine: &Engine) -> anyhow::Result<ArtifactCache> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the artifact cache {}", dir.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let private = std::fs::Permissions::from_mode(0o700);
-            if let Err(e) = std::fs::set_permissions(dir, private) {
-                tracing::warn!(dir = %dir.display(), error = %e,
-                    "cannot make the artifact cache private to this user; its entries stay authenticated");
-            }
-        }
+        ensure_private_dir(dir).with_context(|| {
+            format!(
+                "the artifact cache {} must be private to this host's user",
+                dir.display()
+            )
+        })?;
         let key_path = dir.join("key");
-        let key = match std::fs::read(&key_path) {
-            Ok(bytes) if bytes.len() == 32 => {
+        let key = match read_secret(&key_path) {
+            Ok(Some(bytes)) if bytes.len() == 32 => {
                 let mut key = [0u8; 32];
                 key.copy_from_slice(&bytes);
                 key
@@ -70,12 +74,17 @@ impl ArtifactCache {
             // No key yet, or a damaged one: a new key makes every entry
             // fail its check, so they are all rebuilt.
             Ok(_) => new_key(&key_path)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => new_key(&key_path)?,
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!(
-                    "cannot read the artifact cache key {}: check the directory belongs to the host's user",
-                    key_path.display()
-                )));
+            Err(SecretError::NotPrivate { why, .. }) => {
+                tracing::warn!(key = %key_path.display(),
+                    "the artifact cache key is not private ({why}): someone else may know it and have written entries with it, so every entry is deleted and a new key made");
+                remove_entries(dir);
+                let _ = std::fs::remove_file(&key_path);
+                new_key(&key_path)?
+            }
+            Err(e @ SecretError::Io { .. }) => {
+                return Err(anyhow::Error::new(e).context(
+                    "cannot read the artifact cache key: check the directory belongs to the host's user",
+                ));
             }
         };
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -198,30 +207,16 @@ fn new_key(path: &Path) -> anyhow::Result<[u8; 32]> {
     Ok(key)
 }
 
-/// Writes a file readable by this user only, atomically (a temporary file
-/// renamed into place), so a reader never sees half an entry. On failure
-/// the temporary file is removed.
-fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", crate::store::new_id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
-        .open(&tmp)
-        .with_context(|| format!("cannot create {}", tmp.display()))
-        .and_then(|mut file| {
-            file.write_all(data)?;
-            file.sync_all()?;
-            Ok(())
-        })
-        .and_then(|()| {
-            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// Deletes every entry in the cache directory, whatever its engine key.
+fn remove_entries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().ends_with(".cwasm") {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
-    written
 }
 
 #[cfg(test)]
@@ -329,6 +324,49 @@ mod tests {
             assert_eq!(mode(&dir.join("key")), 0o600);
             assert_eq!(mode(&reopened.path(&module.hash)), 0o600);
         }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_another_user_owns_is_never_trusted() {
+        let (engine, dir) = (engine(), dir());
+        let cache = ArtifactCache::open(&dir, &engine).expect("cache");
+        let module = load(&engine, &cache);
+        let entry = cache.path(&module.hash);
+        assert!(entry.exists(), "an entry authenticated by the key");
+        let key_path = dir.join("key");
+        let old_key = std::fs::read(&key_path).expect("key");
+        // As if another user had made the key (and so knows it), and written
+        // the entry with it: the tests run as root, 65534 is `nobody`.
+        std::os::unix::fs::chown(&key_path, Some(65534), Some(65534)).expect("chown");
+        let reopened = ArtifactCache::open(&dir, &engine).expect("cache");
+        assert!(!entry.exists(), "the entry is deleted");
+        let new_key = std::fs::read(&key_path).expect("a new key");
+        assert_ne!(new_key, old_key, "a new key is made");
+        {
+            use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+            let metadata = std::fs::metadata(&key_path).expect("metadata");
+            let ours = std::fs::metadata(&dir).expect("the cache directory").uid();
+            assert_eq!(metadata.uid(), ours, "the new key is ours");
+            assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(load(&engine, &reopened).origin, Origin::Compiled);
+        assert_eq!(load(&engine, &reopened).origin, Origin::Cache);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_directory_another_user_owns_is_refused() {
+        let (engine, dir) = (engine(), dir());
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).expect("chown");
+        let error = format!(
+            "{:#}",
+            ArtifactCache::open(&dir, &engine).err().expect("refused")
+        );
+        assert!(error.contains("user id 65534"), "{error}");
         let _ = std::fs::remove_dir_all(dir);
     }
 

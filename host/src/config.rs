@@ -121,15 +121,23 @@ pub struct Identity {
     pub issuer: String,
     /// The expected `aud` claim.
     pub audience: String,
-    /// A JWKS file with the keys (RS256, ES256) that sign tokens. Without
-    /// one, the host makes a development key pair in the data directory,
-    /// trusts it, and `patchbay token` signs with it.
+    /// A JWKS file with the keys (RS256, ES256) of the identity provider
+    /// that signs tokens. Required outside development mode; in development
+    /// mode without one, the host makes a development key pair in the data
+    /// directory, trusts it, and `patchbay token` signs with it.
     pub jwks_file: Option<PathBuf>,
-    /// A shared secret for HS256 tokens: only with `development = true`.
+    /// A shared secret for HS256 tokens: only in development mode.
     pub hs256_secret: Option<String>,
-    /// Development mode: allows HS256 and says so loudly in the log.
+    /// Development mode: trusts the development key (with no JWKS) and
+    /// allows HS256, and says so loudly in the log. The demo turns it on
+    /// too; see [`Config::development`]. Never for real patients' data.
     pub development: bool,
+    /// The longest a token may live, from `iat` to `exp`, in seconds.
+    pub max_token_lifetime_secs: u64,
 }
+
+/// The default [`Identity::max_token_lifetime_secs`]: 12 hours.
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: u64 = 12 * 3600;
 
 impl Default for Identity {
     fn default() -> Self {
@@ -139,6 +147,7 @@ impl Default for Identity {
             jwks_file: None,
             hs256_secret: None,
             development: false,
+            max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
         }
     }
 }
@@ -227,6 +236,14 @@ impl Config {
         Ok(config)
     }
 
+    /// Whether the host runs in development mode: `identity.development`,
+    /// or the demo (which turns it on). Only in development mode is the
+    /// development key trusted, `patchbay token` allowed, and HS256
+    /// accepted.
+    pub fn development(&self) -> bool {
+        self.identity.development || self.demo
+    }
+
     /// The records store's file.
     pub fn database(&self) -> PathBuf {
         self.data_dir.join("records.db")
@@ -269,6 +286,25 @@ mod tests {
         for (ods, org) in &default.organisations {
             assert_eq!(example.organisations[ods].modules, org.modules, "{ods}");
         }
+        assert_eq!(
+            example.identity.max_token_lifetime_secs,
+            default.identity.max_token_lifetime_secs
+        );
+        assert_eq!(example.development(), default.development());
+    }
+
+    #[test]
+    fn development_mode_is_the_demo_or_asked_for() {
+        let mut config = Config {
+            demo: false,
+            ..Config::default()
+        };
+        assert!(!config.development(), "neither demo nor development");
+        config.identity.development = true;
+        assert!(config.development());
+        config.identity.development = false;
+        config.demo = true;
+        assert!(config.development(), "the demo turns it on");
     }
 
     #[test]

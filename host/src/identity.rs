@@ -1,8 +1,10 @@
 //! Identity: bearer JWTs verified against keys the operator configures
-//! (a JWKS file: RS256 or ES256), or against the development key pair the
-//! host makes in its data directory when none is configured. HS256 only in
-//! development mode. A verified token gives a [`Principal`]: who, for which
-//! organisation, in which roles.
+//! (a JWKS file: RS256 or ES256), or, in development mode only, against the
+//! development key pair the host makes in its data directory. HS256 only in
+//! development mode. A token must be valid now (`exp`, and `nbf` and `iat`
+//! not in the future, with a small leeway for clocks) and must not live
+//! longer than the host allows. A verified token gives a [`Principal`]: who,
+//! for which organisation, in which roles.
 
 use std::path::{Path, PathBuf};
 
@@ -13,12 +15,16 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Identity;
+use crate::config::{Config, Identity};
+use crate::private_files::{SecretError, ensure_private_dir, read_secret, write_private};
 
 /// The key id of the development key.
 pub const DEV_KEY_ID: &str = "patchbay-dev";
 /// The development key's file in the data directory.
 pub const DEV_KEY_FILE: &str = "dev-signing-key.pem";
+/// How far, in seconds, a token's times may be off this host's clock: its
+/// `exp` may have just passed, its `nbf` or `iat` may be just ahead.
+pub const LEEWAY_SECS: u64 = 30;
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -72,6 +78,9 @@ pub struct Claims {
     pub exp: u64,
     /// Issued at, seconds since the epoch.
     pub iat: u64,
+    /// Not before, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 /// A verified caller.
@@ -107,7 +116,7 @@ impl Principal {
 pub enum AuthError {
     /// No `Authorization: Bearer` header.
     #[error(
-        "no bearer token: send `Authorization: Bearer <token>` (get a development token with `patchbay token --role clinician`)"
+        "no bearer token: send `Authorization: Bearer <token>` (from the identity provider; in development mode, `patchbay token --role clinician` makes one)"
     )]
     Missing,
     /// Not a JWT, or claims missing.
@@ -116,6 +125,21 @@ pub enum AuthError {
     /// Past its expiry.
     #[error("the bearer token has expired: get a new one")]
     Expired,
+    /// Its `nbf` is ahead of this host's clock by more than the leeway.
+    #[error(
+        "the bearer token is not valid yet (its nbf is in the future): check the clocks of the identity provider and this host"
+    )]
+    NotYetValid,
+    /// Its `iat` is ahead of this host's clock by more than the leeway.
+    #[error(
+        "the bearer token was issued in the future (its iat is ahead of this host's clock): check the clocks of the identity provider and this host"
+    )]
+    IssuedInFuture,
+    /// Its `exp` is further from its `iat` than the host allows.
+    #[error(
+        "the bearer token lives longer than this host accepts: at most {0} s from iat to exp; get a shorter-lived token"
+    )]
+    LivesTooLong(u64),
     /// Signed by a key the host does not trust, or altered.
     #[error("the bearer token's signature is not valid for any trusted key")]
     BadSignature,
@@ -137,13 +161,19 @@ pub struct Verifier {
     keys: Vec<(Option<String>, Algorithm, DecodingKey)>,
     issuer: String,
     audience: String,
+    max_lifetime_secs: u64,
 }
 
 impl Verifier {
-    /// Builds the verifier from the identity settings: the configured JWKS,
-    /// or the development key in `data_dir` (made if missing), and the HS256
-    /// secret in development mode.
-    pub fn new(identity: &Identity, data_dir: &Path) -> anyhow::Result<Verifier> {
+    /// Builds the verifier from the configuration: the keys of the
+    /// configured JWKS; or, in development mode ([`Config::development`])
+    /// with no JWKS, the development key in the data directory (made if
+    /// missing, replaced if not private), announced in the log; and the
+    /// HS256 secret, in development mode only. Outside development mode a
+    /// JWKS is required.
+    pub fn new(config: &Config) -> anyhow::Result<Verifier> {
+        let identity = &config.identity;
+        let development = config.development();
         let mut keys = Vec::new();
         match &identity.jwks_file {
             Some(path) => {
@@ -167,7 +197,15 @@ impl Verifier {
                 }
             }
             None => {
-                let dev = DevKey::load_or_create(data_dir)?;
+                anyhow::ensure!(
+                    development,
+                    "no identity provider is configured: set identity.jwks_file to the identity provider's keys (a JWKS file), or, for development only, identity.development = true to trust a development key"
+                );
+                let dev = DevKey::load_or_create(&config.data_dir)?;
+                tracing::warn!(
+                    "DEVELOPMENT MODE: tokens signed by the development key {} are trusted (anyone who can read it can sign in as anyone): this host must never hold real patients' data",
+                    dev.path().display()
+                );
                 keys.push((
                     Some(DEV_KEY_ID.to_string()),
                     Algorithm::ES256,
@@ -177,7 +215,7 @@ impl Verifier {
         }
         if let Some(secret) = &identity.hs256_secret {
             anyhow::ensure!(
-                identity.development,
+                development,
                 "identity.hs256_secret is set but development mode is off: HS256 is accepted only with identity.development = true"
             );
             tracing::warn!(
@@ -193,6 +231,7 @@ impl Verifier {
             keys,
             issuer: identity.issuer.clone(),
             audience: identity.audience.clone(),
+            max_lifetime_secs: identity.max_token_lifetime_secs,
         })
     }
 
@@ -217,7 +256,8 @@ impl Verifier {
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         let mut last = AuthError::BadSignature;
         for (_, _, key) in candidates {
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
@@ -225,6 +265,13 @@ impl Verifier {
                     let c = data.claims;
                     if c.roles.is_empty() {
                         return Err(AuthError::Malformed("the token gives no roles".into()));
+                    }
+                    let now = (crate::call::now_ms() / 1000) as u64;
+                    if c.iat > now + LEEWAY_SECS {
+                        return Err(AuthError::IssuedInFuture);
+                    }
+                    if c.exp.saturating_sub(c.iat) > self.max_lifetime_secs {
+                        return Err(AuthError::LivesTooLong(self.max_lifetime_secs));
                     }
                     return Ok(Principal {
                         user: c.sub,
@@ -238,6 +285,7 @@ impl Verifier {
                     use jsonwebtoken::errors::ErrorKind;
                     last = match e.kind() {
                         ErrorKind::ExpiredSignature => return Err(AuthError::Expired),
+                        ErrorKind::ImmatureSignature => return Err(AuthError::NotYetValid),
                         ErrorKind::InvalidAudience => {
                             return Err(AuthError::WrongAudience(self.audience.clone()));
                         }
@@ -261,41 +309,69 @@ impl Verifier {
 }
 
 /// The development signing key: an ES256 (P-256) key pair kept in the data
-/// directory, trusted by a host with no JWKS configured.
+/// directory, mode 0600, trusted by a host in development mode with no JWKS
+/// configured.
 pub struct DevKey {
     secret: p256::SecretKey,
     path: PathBuf,
 }
 
 impl DevKey {
-    /// Loads the key from `data_dir`, or makes and saves a new one.
+    /// Loads the key from `data_dir` (made private), or makes and saves a
+    /// new one. A key file that is not private (another owner, open to other
+    /// users, a symbolic link) may have been copied: it is replaced by a new
+    /// key, so tokens signed by the old one stop working.
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<DevKey> {
+        ensure_private_dir(data_dir).with_context(|| {
+            format!(
+                "the data directory {} must be private to this host's user",
+                data_dir.display()
+            )
+        })?;
         let path = data_dir.join(DEV_KEY_FILE);
-        if path.exists() {
-            return Self::load(data_dir);
+        match read_secret(&path) {
+            Ok(Some(pem)) => return Self::parse(&pem, path),
+            Ok(None) => {}
+            Err(SecretError::NotPrivate { why, .. }) => {
+                tracing::warn!(path = %path.display(),
+                    "the development key is not private ({why}), so it may have been copied: replacing it with a new key; tokens signed by the old key stop working");
+                // A new file takes its place; removing it first also
+                // clears a directory or other odd file in the way.
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(e) => return Err(e.into()),
         }
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let secret = p256::SecretKey::random(&mut rand_core::OsRng);
         let pem = secret
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|e| anyhow::anyhow!("cannot encode the development key: {e}"))?;
-        std::fs::write(&path, pem.as_bytes())
+        write_private(&path, pem.as_bytes())
             .with_context(|| format!("cannot write the development key {}", path.display()))?;
         tracing::info!(path = %path.display(), "made a development signing key");
         Ok(DevKey { secret, path })
     }
 
-    /// Loads the key from `data_dir`.
+    /// Loads the key from `data_dir`. A key file that is not private is
+    /// refused.
     pub fn load(data_dir: &Path) -> anyhow::Result<DevKey> {
         let path = data_dir.join(DEV_KEY_FILE);
-        let pem = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "cannot read the development key {}: start `patchbay serve` once with this data directory to make it",
+        match read_secret(&path) {
+            Ok(Some(pem)) => Self::parse(&pem, path),
+            Ok(None) => anyhow::bail!(
+                "there is no development key {}: start `patchbay serve` once in development mode with this data directory to make it",
                 path.display()
-            )
-        })?;
-        let secret = p256::SecretKey::from_pkcs8_pem(&pem)
+            ),
+            Err(e @ SecretError::NotPrivate { .. }) => Err(anyhow::Error::new(e).context(
+                "the development key may have been copied, so it is not used: start `patchbay serve` to replace it with a new one",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn parse(pem: &[u8], path: PathBuf) -> anyhow::Result<DevKey> {
+        let pem = std::str::from_utf8(pem)
+            .map_err(|_| anyhow::anyhow!("{} is not a PEM file", path.display()))?;
+        let secret = p256::SecretKey::from_pkcs8_pem(pem)
             .map_err(|e| anyhow::anyhow!("{} is not a P-256 key: {e}", path.display()))?;
         Ok(DevKey { secret, path })
     }
@@ -355,5 +431,190 @@ pub fn dev_claims(
         aud: identity.audience.clone(),
         exp: now + ttl_secs,
         iat: now,
+        nbf: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A development-mode configuration over a fresh data directory, removed
+    /// when dropped.
+    struct Dev {
+        config: Config,
+    }
+
+    impl Dev {
+        fn new() -> Dev {
+            let data_dir =
+                std::env::temp_dir().join(format!("identity-{}", crate::store::new_id()));
+            Dev {
+                config: Config {
+                    data_dir,
+                    demo: false,
+                    identity: Identity {
+                        development: true,
+                        ..Identity::default()
+                    },
+                    ..Config::default()
+                },
+            }
+        }
+
+        fn verifier(&self) -> Verifier {
+            Verifier::new(&self.config).expect("verifier")
+        }
+
+        fn key(&self) -> DevKey {
+            DevKey::load(&self.config.data_dir).expect("the development key")
+        }
+
+        fn claims(&self) -> Claims {
+            dev_claims(
+                &self.config.identity,
+                "u",
+                "Y90001",
+                vec![Role::Clinician],
+                None,
+                3600,
+            )
+        }
+    }
+
+    impl Drop for Dev {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.config.data_dir);
+        }
+    }
+
+    fn now() -> u64 {
+        (crate::call::now_ms() / 1000) as u64
+    }
+
+    #[test]
+    fn a_normal_token_is_accepted() {
+        let dev = Dev::new();
+        let verifier = dev.verifier();
+        let mut claims = dev.claims();
+        let principal = verifier
+            .verify(&dev.key().sign(&claims).expect("sign"))
+            .expect("accepted");
+        assert_eq!(principal.user, "u");
+        // Clocks a little apart, and a token that lives exactly the maximum.
+        claims.nbf = Some(now() + 10);
+        claims.iat = now() + 10;
+        claims.exp = claims.iat + crate::config::DEFAULT_MAX_TOKEN_LIFETIME_SECS;
+        verifier
+            .verify(&dev.key().sign(&claims).expect("sign"))
+            .expect("within the leeway and the maximum lifetime");
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_refused() {
+        let dev = Dev::new();
+        let mut claims = dev.claims();
+        claims.nbf = Some(now() + 600);
+        let refused = dev
+            .verifier()
+            .verify(&dev.key().sign(&claims).expect("sign"))
+            .expect_err("refused");
+        assert!(matches!(refused, AuthError::NotYetValid), "{refused}");
+        assert!(refused.to_string().contains("not valid yet"), "{refused}");
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_refused() {
+        let dev = Dev::new();
+        let mut claims = dev.claims();
+        claims.iat = now() + 600;
+        let refused = dev
+            .verifier()
+            .verify(&dev.key().sign(&claims).expect("sign"))
+            .expect_err("refused");
+        assert!(matches!(refused, AuthError::IssuedInFuture), "{refused}");
+    }
+
+    #[test]
+    fn a_token_that_lives_too_long_is_refused() {
+        let dev = Dev::new();
+        let mut claims = dev.claims();
+        claims.exp = claims.iat + 10 * 365 * 24 * 3600;
+        let refused = dev
+            .verifier()
+            .verify(&dev.key().sign(&claims).expect("sign"))
+            .expect_err("refused");
+        assert!(
+            matches!(refused, AuthError::LivesTooLong(43200)),
+            "{refused}"
+        );
+        assert!(
+            refused
+                .to_string()
+                .contains("lives longer than this host accepts: at most 43200 s"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn without_development_mode_a_jwks_is_required() {
+        let mut dev = Dev::new();
+        dev.config.identity.development = false;
+        let error = format!(
+            "{:#}",
+            Verifier::new(&dev.config).err().expect("no verifier")
+        );
+        assert!(error.contains("identity.jwks_file"), "{error}");
+        assert!(error.contains("identity.development = true"), "{error}");
+        assert!(
+            !dev.config.data_dir.join(DEV_KEY_FILE).exists(),
+            "no development key is made"
+        );
+        // The demo is development mode.
+        dev.config.demo = true;
+        Verifier::new(&dev.config).expect("the demo trusts the development key");
+    }
+
+    #[test]
+    fn hs256_needs_development_mode() {
+        let mut dev = Dev::new();
+        dev.config.identity.hs256_secret = Some("secret".into());
+        dev.verifier();
+        dev.config.identity.development = false;
+        dev.config.identity.jwks_file = Some(dev.config.data_dir.join("jwks.json"));
+        std::fs::write(dev.config.data_dir.join("jwks.json"), r#"{"keys": []}"#).expect("jwks");
+        let error = format!("{:#}", Verifier::new(&dev.config).err().expect("refused"));
+        assert!(error.contains("HS256"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_development_key_is_private_and_replaced_if_it_is_not() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dev = Dev::new();
+        let verifier = dev.verifier();
+        let path = dev.config.data_dir.join(DEV_KEY_FILE);
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dev.config.data_dir), 0o700);
+        let old = dev.key();
+        let token = old.sign(&dev.claims()).expect("sign");
+        verifier.verify(&token).expect("accepted");
+        // Someone could have read it: it is not used again.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let error = format!(
+            "{:#}",
+            DevKey::load(&dev.config.data_dir).err().expect("refused")
+        );
+        assert!(error.contains("may have been copied"), "{error}");
+        let verifier = dev.verifier();
+        assert_eq!(mode(&path), 0o600, "replaced by a private key");
+        assert!(
+            matches!(verifier.verify(&token), Err(AuthError::BadSignature)),
+            "a token signed by the old key stops working"
+        );
+        verifier
+            .verify(&dev.key().sign(&dev.claims()).expect("sign"))
+            .expect("the new key works");
     }
 }

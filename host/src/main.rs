@@ -37,8 +37,9 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Print a development token signed with the development key the demo
-    /// server trusts (made by `patchbay serve` in the data directory).
+    /// Print a development token signed with the development key a server
+    /// in development mode (the demo, or identity.development = true) trusts,
+    /// made by `patchbay serve` in the data directory.
     Token {
         /// The role.
         #[arg(long, value_enum)]
@@ -52,7 +53,8 @@ enum Command {
         /// For the patient role: the patient's NHS number.
         #[arg(long)]
         nhs_number: Option<String>,
-        /// Valid for this many seconds.
+        /// Valid for this many seconds, at most the configuration's
+        /// identity.max_token_lifetime_secs.
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
         /// The configuration file, for the data directory, issuer and
@@ -377,8 +379,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let config = load(config, data_dir)?;
             anyhow::ensure!(
+                config.development(),
+                "this configuration is not in development mode, so its server trusts no development key: get tokens from its identity provider (development mode is the demo, or identity.development = true)"
+            );
+            anyhow::ensure!(
                 config.identity.jwks_file.is_none(),
                 "this configuration trusts a JWKS, not the development key: get tokens from its identity provider"
+            );
+            let max = config.identity.max_token_lifetime_secs;
+            anyhow::ensure!(
+                ttl <= max,
+                "--ttl {ttl} is longer than the server accepts: at most {max} s (identity.max_token_lifetime_secs)"
             );
             anyhow::ensure!(
                 role != Role::Patient || nhs_number.is_some(),

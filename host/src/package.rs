@@ -147,10 +147,27 @@ impl SupplierKey {
         SupplierKey(SigningKey::generate(&mut rand_core::OsRng))
     }
 
-    /// Reads a key file written by [`SupplierKey::save`].
+    /// Reads a key file written by [`SupplierKey::save`]. A key file that
+    /// is not private to this user (readable or writable by others, owned by
+    /// another user, a symbolic link) is refused.
     pub fn load(path: &Path) -> anyhow::Result<SupplierKey> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the key {}", path.display()))?;
+        let data = match crate::private_files::read_secret(path) {
+            Ok(Some(data)) => data,
+            Ok(None) => anyhow::bail!(
+                "there is no key {}: make one with `patchbay keygen --out {}`",
+                path.display(),
+                path.display()
+            ),
+            Err(e @ crate::private_files::SecretError::NotPrivate { .. }) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "refusing the signing key {}: others may have copied it. Make it private with `chmod 600 {}` (as its owner), or make a new key with `patchbay keygen` if it may have leaked",
+                    path.display(),
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let text = String::from_utf8_lossy(&data);
         let bytes = B64
             .decode(text.trim())
             .ok()
@@ -164,10 +181,14 @@ impl SupplierKey {
         Ok(SupplierKey(SigningKey::from_bytes(&bytes)))
     }
 
-    /// Writes the secret key to `path` and the public key to `path.pub`.
+    /// Writes the secret key to `path`, readable by this user only (0600),
+    /// and the public key to `path.pub`.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        std::fs::write(path, B64.encode(self.0.to_bytes()) + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::private_files::write_private(
+            path,
+            (B64.encode(self.0.to_bytes()) + "\n").as_bytes(),
+        )
+        .with_context(|| format!("cannot write the secret key {}", path.display()))?;
         let public = path.with_extension("pub");
         std::fs::write(&public, self.public_key() + "\n")
             .with_context(|| format!("cannot write {}", public.display()))?;
@@ -350,5 +371,33 @@ impl Trust {
         self.suppliers
             .get(supplier)
             .is_some_and(|keys| keys.iter().any(|k| k.trim() == key))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn a_secret_key_is_saved_private_and_refused_when_it_is_not() {
+        let dir = std::env::temp_dir().join(format!("supplier-key-{}", crate::store::new_id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("acme.key");
+        let key = SupplierKey::generate();
+        key.save(&path).expect("saved");
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert!(path.with_extension("pub").exists());
+        let loaded = SupplierKey::load(&path).expect("loaded");
+        assert_eq!(loaded.public_key(), key.public_key());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let error = format!("{:#}", SupplierKey::load(&path).err().expect("refused"));
+        assert!(
+            error.contains(&format!("chmod 600 {}", path.display())),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -22,7 +22,16 @@ use crate::store::RecordStore;
 /// Each slot serves its last recorded deployment; a slot with none yet
 /// serves the module the configuration names, recorded as its first
 /// deployment. After the first start, change modules with `patchbay deploy`.
+///
+/// The data directory is made private to the host's user first (0700), and
+/// refused if another user owns it.
 pub fn start(config: &Config) -> anyhow::Result<Runtime> {
+    crate::private_files::ensure_private_dir(&config.data_dir).with_context(|| {
+        format!(
+            "the data directory {} holds patients' records and must be private to this host's user",
+            config.data_dir.display()
+        )
+    })?;
     let store = RecordStore::open(&config.database())?;
     crate::audit::init(&store)?;
     registry::init(&store)?;
@@ -258,11 +267,13 @@ enum Requested {
     Nothing,
 }
 
-/// Serves the API until a shutdown signal.
+/// Serves the API until a shutdown signal. The identity settings are
+/// checked first, so a host that could not verify tokens stops before it
+/// opens anything.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let verifier = Verifier::new(&config)?;
     let started = config.clone();
     let runtime = tokio::task::spawn_blocking(move || start(&started)).await??;
-    let verifier = Verifier::new(&config.identity, &config.data_dir)?;
     let listen = config.listen;
     let state = AppState {
         runtime,

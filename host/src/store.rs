@@ -5,6 +5,10 @@
 //! names the organisation, and the host interfaces take it from the call, never
 //! from a module. Connections come from a small pool; a module call holds one
 //! for its whole transaction.
+//!
+//! The database holds patients' identities, so its file (and SQLite's `-wal`
+//! and `-shm` beside it) is private to the host's user, mode 0600; a
+//! database file another user owns is refused.
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -156,12 +160,14 @@ struct Inner {
 
 impl RecordStore {
     /// Opens (creating if needed) the database file at `path` and applies the
-    /// schema.
+    /// schema. The file is made private to this user (0600), and refused if
+    /// another user owns it.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
         }
+        make_private(path)?;
         let store = RecordStore {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -171,6 +177,9 @@ impl RecordStore {
         let conn = store.connection()?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot apply the schema to {}", path.display()))?;
+        // SQLite made its -wal and -shm files with the database's mode; a
+        // loose one left from before is tightened now.
+        make_private(path)?;
         Ok(store)
     }
 
@@ -216,6 +225,22 @@ impl RecordStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(conn)
     }
+}
+
+/// Makes the database file and its `-wal` and `-shm` (if present) private to
+/// this user: a missing database file is created empty with mode 0600 before
+/// SQLite opens it (SQLite gives its `-wal` and `-shm` the database's mode);
+/// an existing one open to others is tightened to 0600, with a warning; one
+/// another user owns is refused, since its records may not be the host's.
+fn make_private(path: &Path) -> anyhow::Result<()> {
+    let context = || format!("the records store {}", path.display());
+    crate::private_files::create_private_file(path).with_context(context)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        crate::private_files::ensure_private_file(Path::new(&file)).with_context(context)?;
+    }
+    Ok(())
 }
 
 /// A connection borrowed from the store's pool.
@@ -270,4 +295,43 @@ impl Drop for ScratchFile {
 /// A new record id: a UUID, valid as a FHIR id.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[test]
+    fn the_database_is_private_to_the_host() {
+        let (store, _scratch) = RecordStore::scratch().expect("store");
+        let path = store.path().to_path_buf();
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&wal), 0o600, "SQLite's -wal too");
+        // A database left open to others is tightened when opened.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        RecordStore::open(&path).expect("reopened");
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[test]
+    fn a_database_another_user_owns_is_refused() {
+        let (store, _scratch) = RecordStore::scratch().expect("store");
+        let path = store.path().to_path_buf();
+        drop(store);
+        // The tests run as root; 65534 is `nobody`.
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).expect("chown");
+        let error = format!("{:#}", RecordStore::open(&path).err().expect("refused"));
+        assert!(error.contains("belongs to user id 65534"), "{error}");
+    }
 }
