@@ -11,8 +11,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::server::{Server, medication_request};
 
-use patchbay::demo::{OTHER_PATIENT, PATIENTS};
-use patchbay::identity::{DevKey, Role, dev_claims};
+use patchbay::api::identity::{DevKey, Role, dev_claims};
+use patchbay::store::demo::{OTHER_PATIENT, PATIENTS};
 
 const ORG: &str = "Y90001";
 const OTHER_ORG: &str = "Y90002";
@@ -453,7 +453,7 @@ fn bad_input_gets_a_clear_answer() {
 #[test]
 fn bad_tokens_get_401_with_the_reason() {
     let s = Server::start();
-    let identity = patchbay::config::Identity::default();
+    let identity = patchbay::api::config::Identity::default();
     let key = DevKey::load(&s.data_dir).expect("the server's dev key");
     let check = |token: &str, expect: &str| {
         let (status, outcome) = body(s.get("/fhir/Slot", token));
@@ -470,8 +470,10 @@ fn bad_tokens_get_401_with_the_reason() {
     let mut audience = dev_claims(&identity, "u", ORG, vec![Role::Clinician], None, 60);
     audience.aud = "someone-else".into();
     check(&key.sign(&audience).expect("sign"), "audience");
-    let stranger_dir =
-        std::env::temp_dir().join(format!("patchbay-stranger-{}", patchbay::store::new_id()));
+    let stranger_dir = std::env::temp_dir().join(format!(
+        "patchbay-stranger-{}",
+        patchbay::store::records::new_id()
+    ));
     let stranger = DevKey::load_or_create(&stranger_dir).expect("key");
     check(
         &stranger

@@ -5,8 +5,8 @@
 
 use std::process::Command;
 
-use patchbay::bundled::{self, built_path};
-use patchbay::conformance;
+use patchbay::lifecycle::conformance;
+use patchbay::runtime::bundled::{self, built_path};
 
 fn run_fixture(stem: &str) -> conformance::Report {
     let bytes = std::fs::read(built_path(stem)).expect("fixture built");
@@ -82,7 +82,10 @@ fn a_module_that_panics_on_an_edge_case_fails_only_that_check() {
 
 #[test]
 fn the_command_reports_as_text_json_and_junit() {
-    let dir = std::env::temp_dir().join(format!("conformance-{}", patchbay::store::new_id()));
+    let dir = std::env::temp_dir().join(format!(
+        "conformance-{}",
+        patchbay::store::records::new_id()
+    ));
     std::fs::create_dir_all(&dir).expect("dir");
     let run = |stem: &str| {
         Command::new(env!("CARGO_BIN_EXE_patchbay"))

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use patchbay::CallError;
-use patchbay::bundled::MERIDIAN_SCHEDULING;
-use patchbay::demo::{ORG, OTHER_ORG, PATIENTS};
-use patchbay::deployment::Limits;
+use patchbay::runtime::bundled::MERIDIAN_SCHEDULING;
+use patchbay::runtime::deployment::Limits;
+use patchbay::store::demo::{ORG, OTHER_ORG, PATIENTS};
 use support::{Harness, booking, fixture};
 
 const FAULTY: &str = "testing/faulty-scheduling@0.1.0";
@@ -35,7 +35,7 @@ fn search(
     h: &Harness,
     org: &str,
     schedule: &str,
-) -> Result<Vec<patchbay::scheduling::Slot>, CallError> {
+) -> Result<Vec<patchbay::runtime::scheduling::Slot>, CallError> {
     let mut week = h.week();
     week.schedule_id = Some(schedule.to_string());
     h.runtime
@@ -159,10 +159,11 @@ fn modules_get_no_files_environment_or_network() {
 #[test]
 fn a_granted_directory_is_readable_only_and_nothing_above_it() {
     let h = Harness::new();
-    let dir = std::env::temp_dir().join(format!("reference-{}", patchbay::store::new_id()));
+    let dir =
+        std::env::temp_dir().join(format!("reference-{}", patchbay::store::records::new_id()));
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(dir.join("formulary.txt"), "paracetamol\nibuprofen\n").expect("write");
-    let grants = patchbay::deployment::Grants {
+    let grants = patchbay::runtime::deployment::Grants {
         directories: [("/reference".to_string(), dir.clone())].into(),
     };
     let faulty = h.prepare_with(
@@ -191,14 +192,14 @@ fn a_granted_directory_is_readable_only_and_nothing_above_it() {
 
 #[test]
 fn a_deployment_gets_only_what_the_manifest_requests_and_the_operator_allows() {
-    let operator = patchbay::deployment::Grants {
+    let operator = patchbay::runtime::deployment::Grants {
         directories: [
             ("/reference".to_string(), std::env::temp_dir()),
             ("/secrets".to_string(), std::env::temp_dir()),
         ]
         .into(),
     };
-    let requested = patchbay::package::RequestedGrants {
+    let requested = patchbay::lifecycle::package::RequestedGrants {
         directories: [
             ("/reference".to_string(), "the formulary".to_string()),
             (
@@ -219,7 +220,7 @@ fn a_deployment_gets_only_what_the_manifest_requests_and_the_operator_allows() {
         .runtime
         .compile(FAULTY.parse().expect("id"), &fixture("faulty_scheduling"))
         .expect("compile");
-    let missing = patchbay::deployment::Grants {
+    let missing = patchbay::runtime::deployment::Grants {
         directories: [(
             "/reference".to_string(),
             std::path::PathBuf::from("/no/such/dir"),

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use patchbay::demo::PATIENTS;
+use patchbay::store::demo::PATIENTS;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::server::{

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use patchbay::bundled::built_path;
+use patchbay::runtime::bundled::built_path;
 
 fn inspect(file: &Path) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_patchbay"))

@@ -6,8 +6,8 @@
 
 mod support;
 
-use patchbay::demo::PATIENTS;
-use patchbay::package::SupplierKey;
+use patchbay::lifecycle::package::SupplierKey;
+use patchbay::store::demo::PATIENTS;
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::server::{Server, active_scheduling, book, cli, package};

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use patchbay::bundled::built_path;
-use patchbay::package::{Package, SupplierKey, Trust};
+use patchbay::lifecycle::package::{Package, SupplierKey, Trust};
+use patchbay::runtime::bundled::built_path;
 
 fn patchbay(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
@@ -29,7 +29,8 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new() -> Dir {
-        let dir = std::env::temp_dir().join(format!("packages-{}", patchbay::store::new_id()));
+        let dir =
+            std::env::temp_dir().join(format!("packages-{}", patchbay::store::records::new_id()));
         std::fs::create_dir_all(&dir).expect("dir");
         Dir(dir)
     }
@@ -193,11 +194,11 @@ fn the_host_serves_a_signed_package_and_refuses_an_untrusted_one() {
     )
     .expect("write");
     let config = |trusted: bool| {
-        let mut config = patchbay::config::Config {
+        let mut config = patchbay::api::config::Config {
             data_dir: dir.0.join("data"),
             ..Default::default()
         };
-        if let Some(org) = config.organisations.get_mut(patchbay::demo::ORG) {
+        if let Some(org) = config.organisations.get_mut(patchbay::store::demo::ORG) {
             org.modules
                 .insert("scheduling".into(), dir.path("bramble.carepkg"));
         }
@@ -210,13 +211,14 @@ fn the_host_serves_a_signed_package_and_refuses_an_untrusted_one() {
         }
         config
     };
-    let runtime = patchbay::server::start(&config(true)).expect("start with a trusted package");
+    let runtime =
+        patchbay::api::server::start(&config(true)).expect("start with a trusted package");
     let active = runtime
-        .active(patchbay::demo::ORG, patchbay::Standard::Scheduling)
+        .active(patchbay::store::demo::ORG, patchbay::Standard::Scheduling)
         .expect("deployed");
     assert_eq!(active.module.id.to_string(), "bramble/scheduling@2.1.0");
     drop(runtime);
-    let refused = patchbay::server::start(&config(false))
+    let refused = patchbay::api::server::start(&config(false))
         .err()
         .expect("refused");
     assert!(

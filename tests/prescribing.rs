@@ -5,12 +5,12 @@
 mod support;
 
 use patchbay::CallError;
-use patchbay::bindings::{Coding, IssueCode};
-use patchbay::bundled::NORTHWIND_PRESCRIBING;
-use patchbay::demo::{ORG, OTHER_PATIENT, PATIENTS};
-use patchbay::prescribing::{
+use patchbay::runtime::bindings::{Coding, IssueCode};
+use patchbay::runtime::bundled::NORTHWIND_PRESCRIBING;
+use patchbay::runtime::prescribing::{
     Card, CardCategory, Dosage, Draft, Indicator, RequestIntent, RequestStatus,
 };
+use patchbay::store::demo::{ORG, OTHER_PATIENT, PATIENTS};
 use support::Harness;
 
 const PARACETAMOL: &str = "387517004";

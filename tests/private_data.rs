@@ -13,14 +13,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use patchbay::identity::{DEV_KEY_FILE, DevKey};
+use patchbay::api::identity::{DEV_KEY_FILE, DevKey};
 use support::server::{Server, binary};
 
 struct Dir(PathBuf);
 
 impl Dir {
     fn new() -> Dir {
-        let dir = std::env::temp_dir().join(format!("private-data-{}", patchbay::store::new_id()));
+        let dir = std::env::temp_dir().join(format!(
+            "private-data-{}",
+            patchbay::store::records::new_id()
+        ));
         std::fs::create_dir_all(&dir).expect("dir");
         Dir(dir)
     }

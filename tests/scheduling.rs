@@ -7,10 +7,10 @@ mod support;
 use std::sync::{Arc, Barrier};
 
 use patchbay::CallError;
-use patchbay::bindings::IssueCode;
-use patchbay::bundled::{BRAMBLE_SCHEDULING, MERIDIAN_SCHEDULING};
-use patchbay::demo::{ORG, OTHER_ORG, OTHER_PATIENT, PATIENTS};
-use patchbay::scheduling::{Amendment, AppointmentStatus, SlotStatus};
+use patchbay::runtime::bindings::IssueCode;
+use patchbay::runtime::bundled::{BRAMBLE_SCHEDULING, MERIDIAN_SCHEDULING};
+use patchbay::runtime::scheduling::{Amendment, AppointmentStatus, SlotStatus};
+use patchbay::store::demo::{ORG, OTHER_ORG, OTHER_PATIENT, PATIENTS};
 use patchbay_sdk::time::DAY;
 use support::{Harness, booking};
 

@@ -9,7 +9,7 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use patchbay::demo::{OTHER_PATIENT, PATIENTS};
+use patchbay::store::demo::{OTHER_PATIENT, PATIENTS};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::server::{
@@ -276,7 +276,7 @@ fn every_cds_call_and_refused_token_is_accounted_for() {
     let request = |patients: &[&str]| {
         json!({"hook": "order-select", "hookInstance": "x", "context": {"draftOrders": {
             "resourceType": "Bundle",
-            "entry": patients.iter().map(|p| json!({"resource": medication_request(p, patchbay::demo::SIMVASTATIN, 20.0, None)})).collect::<Vec<_>>()
+            "entry": patients.iter().map(|p| json!({"resource": medication_request(p, patchbay::store::demo::SIMVASTATIN, 20.0, None)})).collect::<Vec<_>>()
         }}})
     };
     let (status, outcome) = body(s.post(

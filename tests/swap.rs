@@ -8,11 +8,11 @@ mod support;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use patchbay::CallError;
-use patchbay::bindings::IssueCode;
-use patchbay::bundled::{BRAMBLE_SCHEDULING, MERIDIAN_SCHEDULING, NORTHWIND_PRESCRIBING};
-use patchbay::demo::{ORG, PATIENTS};
-use patchbay::deployment::Limits;
-use patchbay::scheduling::{Amendment, AppointmentStatus};
+use patchbay::runtime::bindings::IssueCode;
+use patchbay::runtime::bundled::{BRAMBLE_SCHEDULING, MERIDIAN_SCHEDULING, NORTHWIND_PRESCRIBING};
+use patchbay::runtime::deployment::Limits;
+use patchbay::runtime::scheduling::{Amendment, AppointmentStatus};
+use patchbay::store::demo::{ORG, PATIENTS};
 use support::{Harness, booking};
 
 #[test]

@@ -8,8 +8,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use patchbay::demo::PATIENTS;
-use patchbay::trial::bucket;
+use patchbay::runtime::trial::bucket;
+use patchbay::store::demo::PATIENTS;
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::server::{Server, active_scheduling, book, cli, package, with_bramble};

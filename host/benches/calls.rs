@@ -13,18 +13,18 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use patchbay::bindings::{Coding, Period};
-use patchbay::bundled::{MERIDIAN_SCHEDULING, NORTHWIND_PRESCRIBING, built_path};
-use patchbay::call::now_ms;
-use patchbay::demo::{self, ORG, PATIENTS};
-use patchbay::deployment::{Grants, Limits};
-use patchbay::interfaces::{patients, prescribing_records, scheduling_records};
-use patchbay::prescribing::{Dosage, Draft, RequestIntent, RequestStatus};
-use patchbay::scheduling::{SlotQuery, SlotSearch, SlotStatus};
+use patchbay::runtime::bindings::{Coding, Period};
+use patchbay::runtime::bundled::{MERIDIAN_SCHEDULING, NORTHWIND_PRESCRIBING, built_path};
+use patchbay::runtime::call::now_ms;
+use patchbay::runtime::deployment::{Grants, Limits};
+use patchbay::runtime::interfaces::{patients, prescribing_records, scheduling_records};
+use patchbay::runtime::prescribing::{Dosage, Draft, RequestIntent, RequestStatus};
+use patchbay::runtime::scheduling::{SlotQuery, SlotSearch, SlotStatus};
+use patchbay::store::demo::{self, ORG, PATIENTS};
 use patchbay::{CallContext, EngineSettings, RecordStore, Runtime};
 use patchbay_sdk::time::DAY;
 
-fn runtime() -> (Runtime, patchbay::store::ScratchFile, i64) {
+fn runtime() -> (Runtime, patchbay::store::records::ScratchFile, i64) {
     let (store, scratch) = RecordStore::scratch().expect("store");
     let now = now_ms();
     demo::seed(&store, now).expect("seed");
@@ -94,16 +94,21 @@ fn benches(c: &mut Criterion) {
     let faulty = runtime
         .active(demo::OTHER_ORG, patchbay::Standard::Scheduling)
         .expect("deployed");
-    let patchbay::deployment::Pre::Scheduling(pre) = &faulty.pre else {
+    let patchbay::runtime::deployment::Pre::Scheduling(pre) = &faulty.pre else {
         panic!("scheduling")
     };
     trivial.bench_function("instantiate+call", |b| {
         b.iter(|| {
             let db = runtime.records().connection().expect("connection");
-            let log = patchbay::module_log::ModuleLog::new(faulty.module.label.clone());
-            let wasi = patchbay::interfaces::wasi::context(&faulty.grants, log).expect("wasi");
-            let state =
-                patchbay::call::CallState::new(ctx(demo::OTHER_ORG, now), db, &faulty, wasi);
+            let log = patchbay::runtime::module_log::ModuleLog::new(faulty.module.label.clone());
+            let wasi =
+                patchbay::runtime::interfaces::wasi::context(&faulty.grants, log).expect("wasi");
+            let state = patchbay::runtime::call::CallState::new(
+                ctx(demo::OTHER_ORG, now),
+                db,
+                &faulty,
+                wasi,
+            );
             let mut store = state.into_store(&runtime, faulty.limits.deadline);
             let instance = pre.instantiate(&mut store).expect("instantiate");
             black_box(

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use patchbay::demo::PATIENTS;
+use patchbay::store::demo::PATIENTS;
 use serde_json::{Value, json};
 use server::{Server, appointment, cancellation, with_bramble_serving};
 

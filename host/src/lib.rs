@@ -5,50 +5,23 @@
 //! records in its own store, and lets a module be swapped for another
 //! supplier's at runtime without moving the records.
 //!
-//! The code follows the three lifetimes of the design:
-//! - engine ([`engine`]): the wasmtime engine, the linker with every host
-//!   interface ([`interfaces`]), the epoch thread;
-//! - deployment ([`deployment`], [`module`], [`slot`]): a compiled, checked
-//!   module bound to an organisation's slot, with its limits and grants;
-//! - call ([`call`]): a store, a fresh instance and a transaction per call,
-//!   driven through the typed clients [`scheduling`] and [`prescribing`].
+//! Four folders, imports running one way (`api` → `lifecycle` → `runtime` →
+//! `store`); see `docs/architecture.md`:
+//! - [`api`]: the HTTP API (FHIR R4, CDS Hooks, admin), identity, the
+//!   configuration and the server;
+//! - [`lifecycle`]: admitting, proving and deploying modules, trials,
+//!   start-up, and the supervisor that acts on failing deployments;
+//! - [`runtime`]: the engine, modules, deployments, slots, the call and the
+//!   host interfaces modules import;
+//! - [`store`]: the records, the audit trail, private files.
 
 pub mod api;
-pub mod audit;
-pub mod bindings;
-pub mod bundled;
-pub mod cache;
-pub mod call;
-pub mod codes;
-pub mod config;
-pub mod conformance;
-pub mod demo;
-pub mod deploy;
-pub mod deployment;
-pub mod engine;
-pub mod fhir;
-pub mod health;
-pub mod identity;
-pub mod inspect;
-pub mod interfaces;
-pub mod metrics;
-pub mod module;
-pub mod module_log;
-pub mod package;
-pub mod prescribing;
-pub mod private_files;
-pub mod readiness;
-pub mod registry;
-pub mod scheduling;
-pub mod server;
-pub mod slot;
-pub mod standard;
+pub mod lifecycle;
+pub mod runtime;
 pub mod store;
-pub mod supervisor;
-pub mod trial;
 
-pub use call::{CallContext, CallError};
-pub use engine::{EngineSettings, Runtime};
-pub use module::{LoadError, Module, ModuleId};
-pub use standard::Standard;
-pub use store::RecordStore;
+pub use runtime::call::{CallContext, CallError};
+pub use runtime::engine::{EngineSettings, Runtime};
+pub use runtime::module::{LoadError, Module, ModuleId};
+pub use runtime::standard::Standard;
+pub use store::records::RecordStore;

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use patchbay::audit::{self, Verdict};
-use patchbay::config::Config;
-use patchbay::identity::{DevKey, Role, dev_claims};
-use patchbay::package::{Package, SupplierKey};
-use patchbay::{RecordStore, inspect};
+use patchbay::RecordStore;
+use patchbay::api::config::Config;
+use patchbay::api::identity::{DevKey, Role, dev_claims};
+use patchbay::lifecycle::inspect;
+use patchbay::lifecycle::package::{Package, SupplierKey};
+use patchbay::store::audit::{self, Verdict};
 
 /// Patchbay: run supplier modules against open care standards, and swap them
 /// at runtime without moving the records.
@@ -45,7 +46,7 @@ enum Command {
         #[arg(long, value_enum)]
         role: Role,
         /// The organisation's ODS code.
-        #[arg(long, default_value = patchbay::demo::ORG)]
+        #[arg(long, default_value = patchbay::store::demo::ORG)]
         org: String,
         /// The user id.
         #[arg(long, default_value = "demo-user")]
@@ -365,7 +366,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            runtime.block_on(patchbay::server::serve(config))?;
+            runtime.block_on(patchbay::api::server::serve(config))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
@@ -459,7 +460,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 parsed.module_id()?,
                 &bytes,
             )?;
-            let verified = patchbay::package::Verified {
+            let verified = patchbay::lifecycle::package::Verified {
                 manifest: parsed,
                 component: bytes,
                 signed_by: None,
@@ -529,7 +530,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("cannot read {}", file.display()))?;
                 (id.parse()?, bytes)
             };
-            let report = patchbay::conformance::run(id, &bytes)?;
+            let report = patchbay::lifecycle::conformance::run(id, &bytes)?;
             print!("{}", report.text());
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)

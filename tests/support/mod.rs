@@ -8,12 +8,12 @@ pub mod server;
 
 use std::sync::Arc;
 
-use patchbay::bundled::{self, Bundled};
-use patchbay::call::now_ms;
-use patchbay::demo;
-use patchbay::deployment::{Deployment, Grants, Limits};
-use patchbay::scheduling::{Slot, SlotSearch};
-use patchbay::store::ScratchFile;
+use patchbay::runtime::bundled::{self, Bundled};
+use patchbay::runtime::call::now_ms;
+use patchbay::runtime::deployment::{Deployment, Grants, Limits};
+use patchbay::runtime::scheduling::{Slot, SlotSearch};
+use patchbay::store::demo;
+use patchbay::store::records::ScratchFile;
 use patchbay::{CallContext, EngineSettings, RecordStore, Runtime};
 use patchbay_sdk::time::{DAY, HOUR};
 
@@ -83,7 +83,7 @@ impl Harness {
     /// A search for the next seven days from now.
     pub fn week(&self) -> SlotSearch {
         SlotSearch {
-            period: patchbay::bindings::Period {
+            period: patchbay::runtime::bindings::Period {
                 start: self.now,
                 end: self.now + 7 * DAY,
             },
@@ -97,16 +97,16 @@ impl Harness {
     /// the store, starting at least `notice_hours` from now.
     pub fn free_slots_in_store(&self, org: &str, notice_hours: i64) -> Vec<Slot> {
         let conn = self.runtime.records().connection().expect("connection");
-        let query = patchbay::scheduling::SlotQuery {
-            period: patchbay::bindings::Period {
+        let query = patchbay::runtime::scheduling::SlotQuery {
+            period: patchbay::runtime::bindings::Period {
                 start: self.now + notice_hours * HOUR,
                 end: self.now + 7 * DAY,
             },
             schedule_id: None,
             service_type: None,
-            status: Some(patchbay::scheduling::SlotStatus::Free),
+            status: Some(patchbay::runtime::scheduling::SlotStatus::Free),
         };
-        patchbay::interfaces::scheduling_records::slots(&conn, org, &query).expect("slots")
+        patchbay::runtime::interfaces::scheduling_records::slots(&conn, org, &query).expect("slots")
     }
 }
 
@@ -116,8 +116,8 @@ pub fn fixture(file_stem: &str) -> Vec<u8> {
 }
 
 /// A booking request.
-pub fn booking(slot_id: &str, patient: &str) -> patchbay::scheduling::BookingRequest {
-    patchbay::scheduling::BookingRequest {
+pub fn booking(slot_id: &str, patient: &str) -> patchbay::runtime::scheduling::BookingRequest {
+    patchbay::runtime::scheduling::BookingRequest {
         slot_id: slot_id.to_string(),
         patient: patient.to_string(),
         description: Some("Review of blood pressure".to_string()),

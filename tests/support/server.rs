@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use patchbay::bundled::built_path;
-use patchbay::package::{Package, SupplierKey};
+use patchbay::lifecycle::package::{Package, SupplierKey};
+use patchbay::runtime::bundled::built_path;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
@@ -260,7 +260,11 @@ fn spawn(config: &Path, dir: &Path) -> Child {
 }
 
 fn uuid() -> String {
-    format!("{}-{}", std::process::id(), patchbay::store::new_id())
+    format!(
+        "{}-{}",
+        std::process::id(),
+        patchbay::store::records::new_id()
+    )
 }
 
 /// Runs a `patchbay` admin command against the server; (succeeded, output).
@@ -346,7 +350,7 @@ pub fn medication_request(
     });
     if let Some(reason) = override_reason {
         v["extension"] =
-            json!([{"url": patchbay::fhir::OVERRIDE_REASON_EXTENSION, "valueString": reason}]);
+            json!([{"url": patchbay::api::fhir::OVERRIDE_REASON_EXTENSION, "valueString": reason}]);
     }
     v
 }

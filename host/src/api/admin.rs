@@ -9,10 +9,10 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::{ApiError, AppState, RouteSpec, blocking, fhir_json};
-use crate::audit;
-use crate::bindings::IssueCode;
-use crate::identity::{Principal, Role};
-use crate::standard::Standard;
+use crate::api::identity::{Principal, Role};
+use crate::runtime::bindings::IssueCode;
+use crate::runtime::standard::Standard;
+use crate::store::audit;
 
 /// The admin and discovery routes.
 pub fn routes() -> Vec<RouteSpec> {
@@ -90,7 +90,7 @@ async fn capability_statement() -> Response {
     fhir_json(json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": crate::fhir::instant(crate::call::now_ms()),
+        "date": crate::api::fhir::instant(crate::runtime::call::now_ms()),
         "kind": "instance",
         "software": {"name": "Patchbay", "version": env!("CARGO_PKG_VERSION")},
         "fhirVersion": "4.0.1",

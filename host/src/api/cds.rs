@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 
 use super::scheduling::json_error;
 use super::{ApiError, AppState, RouteSpec, module_call};
-use crate::bindings::IssueCode;
-use crate::codes::Code;
-use crate::fhir;
-use crate::identity::{Principal, Role};
-use crate::prescribing::{Card, SuggestedAction};
-use crate::slot::RouteKey;
+use crate::api::fhir;
+use crate::api::identity::{Principal, Role};
+use crate::runtime::bindings::IssueCode;
+use crate::runtime::codes::Code;
+use crate::runtime::function_slot::RouteKey;
+use crate::runtime::prescribing::{Card, SuggestedAction};
 
 const CHECKERS: &[Role] = &[Role::Clinician];
 

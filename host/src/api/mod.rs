@@ -7,10 +7,14 @@
 
 mod admin;
 mod cds;
-mod deploy;
+pub mod config;
+pub mod fhir;
+pub mod identity;
+mod lifecycle_routes;
 mod prescribing;
 mod refusals;
 mod scheduling;
+pub mod server;
 
 pub use refusals::Refusals;
 
@@ -25,14 +29,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde_json::{Value, json};
 
-use crate::audit;
-use crate::bindings::IssueCode;
-use crate::call::{AuditOnCommit, CallContext, CallError, now_ms};
-use crate::config::Config;
-use crate::engine::Runtime;
-use crate::fhir::{self, Invalid};
-use crate::identity::{AuthError, Principal, Role, Verifier};
-use crate::slot::RouteKey;
+use crate::api::config::Config;
+use crate::api::identity::{AuthError, Principal, Role, Verifier};
+use crate::runtime::bindings::IssueCode;
+use crate::runtime::call::{AuditOnCommit, CallContext, CallError, now_ms};
+use crate::runtime::engine::Runtime;
+use crate::runtime::function_slot::RouteKey;
+use crate::store::audit;
+use fhir::Invalid;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -459,7 +463,7 @@ pub struct RouteSpec {
 pub fn routes() -> Vec<RouteSpec> {
     let mut all = Vec::new();
     all.extend(admin::routes());
-    all.extend(deploy::routes());
+    all.extend(lifecycle_routes::routes());
     all.extend(scheduling::routes());
     all.extend(prescribing::routes());
     all.extend(cds::routes());
@@ -515,7 +519,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let span = tracing::info_span!("request", method = crate::metrics::method_label(method.as_str()),
+    let span = tracing::info_span!("request", method = crate::runtime::metrics::method_label(method.as_str()),
         route = %route, status = tracing::field::Empty);
     let org = RequestOrg::default();
     let mut request = request;
@@ -544,7 +548,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let org = org
         .0
         .get()
-        .map_or(crate::metrics::ANONYMOUS, String::as_str);
+        .map_or(crate::runtime::metrics::ANONYMOUS, String::as_str);
     state
         .runtime
         .metrics()

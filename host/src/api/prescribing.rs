@@ -16,10 +16,10 @@ use serde_json::Value;
 
 use super::scheduling::{created, json_error, patient_param, with_etag};
 use super::{ApiError, AppState, RouteSpec, fhir_json, module_call};
-use crate::bindings::IssueCode;
-use crate::fhir;
-use crate::identity::{Principal, Role};
-use crate::slot::RouteKey;
+use crate::api::fhir;
+use crate::api::identity::{Principal, Role};
+use crate::runtime::bindings::IssueCode;
+use crate::runtime::function_slot::RouteKey;
 
 const PRESCRIBERS: &[Role] = &[Role::Clinician];
 

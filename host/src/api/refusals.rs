@@ -16,9 +16,9 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::{ApiError, AppState, blocking};
-use crate::audit::Event;
-use crate::call::now_ms;
-use crate::metrics::{ANONYMOUS, method_label};
+use crate::runtime::call::now_ms;
+use crate::runtime::metrics::{ANONYMOUS, method_label};
+use crate::store::audit::Event;
 
 /// Refusals recorded one by one per second, at most.
 pub const PER_SECOND: u32 = 50;

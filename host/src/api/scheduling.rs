@@ -15,11 +15,11 @@ use axum::routing::{get, post, put};
 use serde_json::Value;
 
 use super::{ApiError, AppState, RouteSpec, fhir_json, module_call};
-use crate::bindings::{IssueCode, Period};
-use crate::fhir::{self, AppointmentChange};
-use crate::identity::{Principal, Role};
-use crate::scheduling::SlotSearch;
-use crate::slot::RouteKey;
+use crate::api::fhir::{self, AppointmentChange};
+use crate::api::identity::{Principal, Role};
+use crate::runtime::bindings::{IssueCode, Period};
+use crate::runtime::function_slot::RouteKey;
+use crate::runtime::scheduling::SlotSearch;
 
 const BOOKERS: &[Role] = &[Role::Clinician, Role::Receptionist, Role::Patient];
 

@@ -1,0 +1,509 @@
+//! Admin routes for the deployment lifecycle, for the caller's
+//! organisation: add a module (a signed package), list modules, deploy a
+//! module to a slot (after the readiness checks), roll back, try a
+//! candidate as a canary or a shadow and promote or abort it, show a slot's
+//! history. Every action is audited.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::scheduling::json_error;
+use super::{ApiError, AppState, RouteSpec, blocking};
+use crate::api::identity::{Principal, Role};
+use crate::lifecycle::package::Package;
+use crate::lifecycle::readiness::NotReady;
+use crate::lifecycle::registry;
+use crate::lifecycle::rollout::{self, DeployError};
+use crate::runtime::bindings::IssueCode;
+use crate::runtime::standard::Standard;
+use crate::runtime::trial::TrialMode;
+
+const ADMINS: &[Role] = &[Role::Admin];
+
+/// The deployment routes.
+pub fn routes() -> Vec<RouteSpec> {
+    vec![
+        RouteSpec {
+            method: Method::GET,
+            path: "/admin/modules",
+            summary: "The modules the host has accepted",
+            roles: ADMINS,
+            handler: get(list_modules),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/modules",
+            summary: "Add a module: a signed package (care-package/1), verified against the trusted supplier keys",
+            roles: ADMINS,
+            handler: post(add_module).layer(axum::extract::DefaultBodyLimit::max(
+                super::MAX_PACKAGE_BYTES,
+            )),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/deploy",
+            summary: "Deploy a module to the slot after its readiness checks: {\"module\": \"supplier/name@version\", \"reason\": \"…\"}",
+            roles: ADMINS,
+            handler: post(deploy_module),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/rollback",
+            summary: "Roll the slot back to its previous deployment: {\"reason\": \"…\"}",
+            roles: ADMINS,
+            handler: post(rollback),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/canary",
+            summary: "Route a share of patients to a candidate, after its readiness checks: {\"module\": \"supplier/name@version\", \"percent\": 10, \"reason\": \"…\"}. Sticky per patient",
+            roles: ADMINS,
+            handler: post(canary),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/shadow",
+            summary: "Copy live calls to a candidate, its writes discarded, and compare its answers: {\"module\": \"supplier/name@version\", \"percent\": 100, \"reason\": \"…\"}",
+            roles: ADMINS,
+            handler: post(shadow),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/admin/slots/{function}/trial",
+            summary: "The slot's canary or shadow, with the shadow's agreements and differences per function",
+            roles: ADMINS,
+            handler: get(trial),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/promote",
+            summary: "Make the canary or shadow candidate the active module, at once: {\"reason\": \"…\"}",
+            roles: ADMINS,
+            handler: post(promote),
+        },
+        RouteSpec {
+            method: Method::POST,
+            path: "/admin/slots/{function}/abort",
+            summary: "End the canary or shadow; returns the shadow's final report: {\"reason\": \"…\"}",
+            roles: ADMINS,
+            handler: post(abort),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/admin/slots/{function}/history",
+            summary: "The slot's deployments: who, when, why",
+            roles: ADMINS,
+            handler: get(history),
+        },
+    ]
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        IssueCode::Exception,
+        e.to_string(),
+    )
+}
+
+fn standard(function: &str) -> Result<Standard, ApiError> {
+    Standard::from_function(function).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            IssueCode::NotFound,
+            format!("'{function}' is not a care function: scheduling or prescribing"),
+        )
+    })
+}
+
+impl From<DeployError> for ApiError {
+    fn from(e: DeployError) -> ApiError {
+        let status = match &e {
+            DeployError::UnknownModule(_) => StatusCode::NOT_FOUND,
+            DeployError::NotReady {
+                reason: NotReady::Host(_),
+                ..
+            } => StatusCode::SERVICE_UNAVAILABLE,
+            DeployError::NotReady { .. }
+            | DeployError::Load(_)
+            | DeployError::NothingToRollBack(_)
+            | DeployError::NothingSafeToRollBack(_)
+            | DeployError::BadPercent(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            DeployError::NoSlot { .. }
+            | DeployError::NoTrial(_)
+            | DeployError::Failing(_)
+            | DeployError::Changed(_) => StatusCode::CONFLICT,
+            DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let mut error = ApiError::new(status, IssueCode::BusinessRule, e.to_string());
+        if let DeployError::NotReady {
+            reason: NotReady::Conformance(report),
+            ..
+        } = &e
+        {
+            error.body["issue"][0]["details"] = json!({"text": report.text()});
+        }
+        error
+    }
+}
+
+async fn list_modules(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let act = state.act(&principal, "module.list", ADMINS).await?;
+    let store = state.runtime.records().clone();
+    let org = principal.organisation.clone();
+    let result =
+        blocking(move || -> anyhow::Result<_> { registry::modules(&*store.connection()?, &org) })
+            .await;
+    let result = match result {
+        Ok(Ok(modules)) => Ok(Json(json!({"modules": modules}))),
+        Ok(Err(e)) | Err(e) => Err(internal(format!("{e:#}"))),
+    };
+    act.finish(result).await
+}
+
+async fn add_module(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut act = state.act(&principal, "module.add", ADMINS).await?;
+    let result = async {
+        let Json(body) = body.map_err(json_error)?;
+        let package = Package::parse(&body.to_string())
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, IssueCode::Invalid, e.to_string()))?;
+        let trust = state.config.trust.clone();
+        let runtime = state.runtime.clone();
+        let by = principal.user.clone();
+        let org = principal.organisation.clone();
+        let added = blocking(move || -> Result<Value, ApiError> {
+            let verified = package
+                .verify(&trust, trust.allow_unsigned)
+                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, IssueCode::BusinessRule, e.to_string()))?;
+            let module = verified
+                .compile(&runtime)
+                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, IssueCode::BusinessRule, format!("{e:#}")))?;
+            let conn = runtime.records().connection().map_err(internal)?;
+            registry::add_module(
+                &conn,
+                &org,
+                &module.hash,
+                &module.label,
+                module.standard.world(),
+                &verified.component,
+                Some(&verified.manifest.grants),
+                verified.signed_by.as_deref(),
+                crate::runtime::call::now_ms(),
+                &by,
+            )
+            .map_err(|e| match e {
+                registry::AddError::Store(e) => internal(format!("{e:#}")),
+                e => ApiError::new(StatusCode::CONFLICT, IssueCode::Conflict, e.to_string()),
+            })?;
+            Ok(json!({"module": module.label.to_string(), "sha256": module.hash, "world": module.standard.world(),
+                "signed_by": verified.signed_by}))
+        })
+        .await
+        .map_err(internal)??;
+        act.resource = added["module"].as_str().map(|m| format!("module/{m}"));
+        Ok((StatusCode::CREATED, Json(added)))
+    }
+    .await;
+    act.finish(result).await
+}
+
+/// A request to change a slot.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlotChange {
+    /// The module, for a deploy or trial: `supplier/name@version` or its hash.
+    module: Option<String>,
+    /// For a trial: the share of patients (canary) or of calls (shadow), in
+    /// percent.
+    percent: Option<u32>,
+    /// Why: kept in the slot's history and the audit trail.
+    reason: String,
+}
+
+/// What a slot change needs from the request: the function, the body, the
+/// organisation's limits and what it allows.
+struct Change {
+    standard: Standard,
+    change: SlotChange,
+    org: String,
+    by: String,
+    limits: crate::runtime::deployment::Limits,
+    allowed: crate::runtime::deployment::Grants,
+}
+
+impl Change {
+    fn read(
+        state: &AppState,
+        principal: &Principal,
+        function: &str,
+        body: Result<Json<SlotChange>, JsonRejection>,
+    ) -> Result<Change, ApiError> {
+        let standard = standard(function)?;
+        let Json(change) = body.map_err(json_error)?;
+        let org = principal.organisation.clone();
+        let org_config = state.config.organisations.get(&org);
+        let limits = org_config
+            .and_then(|o| o.limits.clone())
+            .unwrap_or_else(|| state.config.limits.clone());
+        let allowed = org_config.map(|o| o.grants.clone()).unwrap_or_default();
+        Ok(Change {
+            standard,
+            change,
+            org,
+            by: principal.user.clone(),
+            limits,
+            allowed,
+        })
+    }
+
+    fn module(&self) -> Result<String, ApiError> {
+        self.change.module.clone().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                IssueCode::Required,
+                "say which module: {\"module\": \"supplier/name@version\"}",
+            )
+        })
+    }
+
+    fn request<'a>(&'a self, module: &'a str) -> rollout::Request<'a> {
+        rollout::Request {
+            org: &self.org,
+            standard: self.standard,
+            module,
+            limits: self.limits.clone(),
+            allowed: self.allowed.clone(),
+            reason: &self.change.reason,
+            by: &self.by,
+            readiness: true,
+        }
+    }
+}
+
+async fn deploy_module(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let mut act = state.act(&principal, "slot.deploy", ADMINS).await?;
+    act.resource = Some(format!("slot/{}/{function}", principal.organisation));
+    let result = async {
+        let change = Change::read(&state, &principal, &function, body)?;
+        let module = change.module()?;
+        act.detail = Some(format!("{module}: {}", change.change.reason));
+        let runtime = state.runtime.clone();
+        let deployed = blocking(move || rollout::deploy(&runtime, change.request(&module)))
+            .await
+            .map_err(internal)??;
+        act.module = Some(deployed.deployment.module.clone());
+        Ok(Json(json!(deployed)))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn rollback(
+    state: State<AppState>,
+    principal: Principal,
+    function: Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    swap_back_or_forward(
+        state,
+        principal,
+        function,
+        body,
+        "slot.rollback",
+        rollout::rollback,
+    )
+    .await
+}
+
+async fn promote(
+    state: State<AppState>,
+    principal: Principal,
+    function: Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    swap_back_or_forward(
+        state,
+        principal,
+        function,
+        body,
+        "slot.promote",
+        rollout::promote,
+    )
+    .await
+}
+
+/// A slot change that needs no module named: a rollback or a promotion.
+async fn swap_back_or_forward(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+    action: &'static str,
+    swap: fn(
+        &crate::runtime::engine::Runtime,
+        &str,
+        Standard,
+        &str,
+        &str,
+    ) -> Result<rollout::Deployed, DeployError>,
+) -> Result<Json<Value>, ApiError> {
+    let mut act = state.act(&principal, action, ADMINS).await?;
+    act.resource = Some(format!("slot/{}/{function}", principal.organisation));
+    let result = async {
+        let change = Change::read(&state, &principal, &function, body)?;
+        act.detail = Some(change.change.reason.clone());
+        let runtime = state.runtime.clone();
+        let deployed = blocking(move || {
+            swap(
+                &runtime,
+                &change.org,
+                change.standard,
+                &change.change.reason,
+                &change.by,
+            )
+        })
+        .await
+        .map_err(internal)??;
+        act.module = Some(deployed.deployment.module.clone());
+        Ok(Json(json!(deployed)))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn canary(
+    state: State<AppState>,
+    principal: Principal,
+    function: Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    start_trial(state, principal, function, body, TrialMode::Canary).await
+}
+
+async fn shadow(
+    state: State<AppState>,
+    principal: Principal,
+    function: Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    start_trial(state, principal, function, body, TrialMode::Shadow).await
+}
+
+async fn start_trial(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+    mode: TrialMode,
+) -> Result<Json<Value>, ApiError> {
+    let action = match mode {
+        TrialMode::Canary => "slot.canary.start",
+        TrialMode::Shadow => "slot.shadow.start",
+    };
+    let mut act = state.act(&principal, action, ADMINS).await?;
+    act.resource = Some(format!("slot/{}/{function}", principal.organisation));
+    let result = async {
+        let change = Change::read(&state, &principal, &function, body)?;
+        let module = change.module()?;
+        let percent = match (mode, change.change.percent) {
+            (_, Some(p)) => p,
+            (TrialMode::Shadow, None) => 100,
+            (TrialMode::Canary, None) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    IssueCode::Required,
+                    "say what share of patients the canary serves: {\"percent\": 10}",
+                ));
+            }
+        };
+        act.detail = Some(format!("{module} at {percent}%: {}", change.change.reason));
+        act.module = Some(module.clone());
+        let runtime = state.runtime.clone();
+        let trial = blocking(move || {
+            rollout::start_trial(&runtime, change.request(&module), mode, percent)
+        })
+        .await
+        .map_err(internal)??;
+        act.module = Some(trial.module.clone());
+        Ok(Json(json!({"trial": trial})))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn trial(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let act = state.act(&principal, "slot.trial", ADMINS).await?;
+    let result = standard(&function).map(|standard| {
+        let slot = state.runtime.slots().get(&principal.organisation, standard);
+        let active = slot.as_ref().map(|s| s.active().module.label.to_string());
+        let trial = slot.and_then(|s| s.trial()).map(|t| t.summary());
+        Json(json!({"active": active, "trial": trial}))
+    });
+    act.finish(result).await
+}
+
+async fn abort(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+    body: Result<Json<SlotChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let mut act = state.act(&principal, "slot.abort", ADMINS).await?;
+    act.resource = Some(format!("slot/{}/{function}", principal.organisation));
+    let result = async {
+        let change = Change::read(&state, &principal, &function, body)?;
+        act.detail = Some(change.change.reason.clone());
+        let runtime = state.runtime.clone();
+        let (trial, report) =
+            blocking(move || rollout::abort(&runtime, &change.org, change.standard))
+                .await
+                .map_err(internal)??;
+        act.module = trial["module"].as_str().map(str::to_string);
+        Ok(Json(json!({"ended": trial, "report": report})))
+    }
+    .await;
+    act.finish(result).await
+}
+
+async fn history(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(function): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let act = state.act(&principal, "slot.history", ADMINS).await?;
+    let result = async {
+        standard(&function)?;
+        let store = state.runtime.records().clone();
+        let org = principal.organisation.clone();
+        let list = blocking(move || -> anyhow::Result<_> {
+            registry::history(&*store.connection()?, &org, &function)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        Ok(Json(json!({"history": list})))
+    }
+    .await;
+    act.finish(result).await
+}

@@ -1,0 +1,96 @@
+//! `patchbay inspect`: what a component is, which standard it implements,
+//! what it imports, or why it fits none.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use wasmtime::Engine;
+
+use crate::runtime::module::{BinaryKind, LoadError, compile_component, sha256_hex};
+use crate::runtime::standard::{Shape, Standard};
+
+/// What `inspect` found.
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    /// The file.
+    pub file: String,
+    /// Its size in bytes.
+    pub size: usize,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+    /// The standard's world it implements, if any.
+    pub world: Option<String>,
+    /// Its imports and exports, if it is a component.
+    pub shape: Option<Shape>,
+    /// Why it fits no standard, if it does not.
+    pub problem: Option<String>,
+}
+
+impl Report {
+    /// The standard it implements, if any.
+    pub fn fits(&self) -> bool {
+        self.world.is_some()
+    }
+}
+
+/// Inspects a file.
+pub fn inspect(engine: &Engine, path: &Path) -> anyhow::Result<Report> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut report = Report {
+        file: path.display().to_string(),
+        size: bytes.len(),
+        sha256: sha256_hex(&bytes),
+        world: None,
+        shape: None,
+        problem: None,
+    };
+    if BinaryKind::of(&bytes) != BinaryKind::Component {
+        report.problem = compile_component(engine, &bytes)
+            .err()
+            .map(|e| e.to_string());
+        return Ok(report);
+    }
+    match compile_component(engine, &bytes) {
+        Err(e) => report.problem = Some(e.to_string()),
+        Ok(component) => {
+            let shape = Shape::of(engine, &component);
+            match shape.standard() {
+                Ok(standard) => report.world = Some(standard.world().to_string()),
+                Err(e) => report.problem = Some(LoadError::from(e).to_string()),
+            }
+            report.shape = Some(shape);
+        }
+    }
+    Ok(report)
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "file:    {}", self.file)?;
+        writeln!(f, "size:    {} bytes", self.size)?;
+        writeln!(f, "sha256:  {}", self.sha256)?;
+        match (&self.world, &self.problem) {
+            (Some(world), _) => {
+                let function = Standard::ALL
+                    .into_iter()
+                    .find(|s| s.world() == world)
+                    .map(|s| s.function())
+                    .unwrap_or("?");
+                writeln!(f, "world:   {world} ({function})")?
+            }
+            (None, Some(problem)) => writeln!(f, "world:   none: {problem}")?,
+            (None, None) => writeln!(f, "world:   none")?,
+        }
+        if let Some(shape) = &self.shape {
+            writeln!(f, "exports:")?;
+            for e in &shape.exports {
+                writeln!(f, "  {e}")?;
+            }
+            writeln!(f, "imports:")?;
+            for i in &shape.imports {
+                writeln!(f, "  {i}")?;
+            }
+        }
+        Ok(())
+    }
+}

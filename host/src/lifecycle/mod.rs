@@ -1,0 +1,15 @@
+//! The lifecycle: how modules come to serve, and stop serving. It admits
+//! modules ([`package`], [`registry`], [`inspect`]), proves them
+//! ([`conformance`], [`readiness`]), changes what a slot serves ([`rollout`]:
+//! deploy, roll back, canary, shadow, promote, abort), brings every slot back
+//! at start-up ([`startup`]), and acts on failing deployments the runtime
+//! reports ([`supervisor`]). It imports the runtime and the store, never the
+//! API.
+
+pub mod conformance;
+pub mod inspect;
+pub mod package;
+pub mod readiness;
+pub mod registry;
+pub mod rollout;
+pub mod supervisor;

@@ -1,0 +1,518 @@
+//! The module registry and deployment history, in the records store: every
+//! module the host has accepted (by SHA-256, with its bytes and who signed
+//! it), and every deployment to every slot (who, when, why), so a restart
+//! comes back with the same active modules and a slot can roll back.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::runtime::deployment::{Grants, Limits};
+use crate::store::records::RecordStore;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS modules (
+    hash TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    world TEXT NOT NULL,
+    component BLOB NOT NULL,
+    requested_grants TEXT,
+    signed_by TEXT,
+    added_ms INTEGER NOT NULL,
+    added_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deployments (
+    id INTEGER PRIMARY KEY,
+    org TEXT NOT NULL,
+    function TEXT NOT NULL,
+    module_hash TEXT NOT NULL REFERENCES modules (hash),
+    module_label TEXT NOT NULL,
+    limits TEXT NOT NULL,
+    grants TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    deployed_ms INTEGER NOT NULL,
+    deployed_by TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deployments_by_slot ON deployments (org, function, id);
+CREATE TABLE IF NOT EXISTS trials (
+    org TEXT NOT NULL,
+    function TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    module_hash TEXT NOT NULL REFERENCES modules (hash),
+    module_label TEXT NOT NULL,
+    percent INTEGER NOT NULL,
+    limits TEXT NOT NULL,
+    grants TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    started_by TEXT NOT NULL,
+    PRIMARY KEY (org, function)
+);
+-- Which organisation may see and deploy which module: the one that
+-- uploaded it or named it in the configuration. Bundled modules are
+-- everyone's.
+CREATE TABLE IF NOT EXISTS module_access (
+    org TEXT NOT NULL,
+    module_hash TEXT NOT NULL REFERENCES modules (hash),
+    PRIMARY KEY (org, module_hash)
+);
+-- An organisation may see every module it has deployed or tried.
+INSERT OR IGNORE INTO module_access (org, module_hash)
+    SELECT DISTINCT org, module_hash FROM deployments;
+INSERT OR IGNORE INTO module_access (org, module_hash)
+    SELECT DISTINCT org, module_hash FROM trials;
+CREATE TABLE IF NOT EXISTS conformance_passed (
+    module_hash TEXT PRIMARY KEY REFERENCES modules (hash),
+    report TEXT NOT NULL,
+    ran_ms INTEGER NOT NULL
+);
+";
+
+/// A module the host has accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleRecord {
+    /// SHA-256 of its bytes.
+    pub hash: String,
+    /// `supplier/name@version`.
+    pub label: String,
+    /// The world it implements.
+    pub world: String,
+    /// The key that signed its package, if it came in one.
+    pub signed_by: Option<String>,
+    /// When it was added.
+    pub added_ms: i64,
+    /// Who added it.
+    pub added_by: String,
+}
+
+/// One deployment to a slot.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentRecord {
+    /// Its sequence number.
+    pub id: i64,
+    /// The organisation.
+    pub org: String,
+    /// The care function.
+    pub function: String,
+    /// The module's hash.
+    pub module_hash: String,
+    /// `supplier/name@version`.
+    pub module: String,
+    /// Its limits.
+    pub limits: Limits,
+    /// Its grants.
+    pub grants: Grants,
+    /// `start` (the configuration's first choice), `deploy`, `promote`,
+    /// `rollback`, or `automatic-rollback` (the host's own).
+    pub action: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub deployed_ms: i64,
+    /// Who.
+    pub deployed_by: String,
+}
+
+/// Creates the registry's tables.
+pub fn init(store: &RecordStore) -> anyhow::Result<()> {
+    store.connection()?.execute_batch(SCHEMA)?;
+    Ok(())
+}
+
+/// Why a module cannot be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// The same bytes are registered under another name.
+    #[error(
+        "this component is already registered as {registered} (the same SHA-256, {hash}): deploy it by that name, or by its hash"
+    )]
+    SameBytesOtherName {
+        /// The name they were first added with.
+        registered: String,
+        /// Their hash.
+        hash: String,
+    },
+    /// The name is taken by other bytes: a name means one component.
+    #[error(
+        "{label} is already registered with other contents (SHA-256 {existing}): a module's name and version stand for one component; publish a new version"
+    )]
+    NameTaken {
+        /// The name.
+        label: String,
+        /// The hash of the component registered under it.
+        existing: String,
+    },
+    /// The store failed.
+    #[error("the module could not be registered: {0:#}")]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<rusqlite::Error> for AddError {
+    fn from(e: rusqlite::Error) -> AddError {
+        AddError::Store(e.into())
+    }
+}
+
+/// Adds a module for an organisation (idempotent by hash): the organisation
+/// may then see and deploy it. A name stands for one component: the same
+/// name with other bytes, or the same bytes under another name, is refused.
+#[allow(clippy::too_many_arguments)]
+pub fn add_module(
+    conn: &Connection,
+    org: &str,
+    hash: &str,
+    label: &str,
+    world: &str,
+    component: &[u8],
+    requested_grants: Option<&crate::lifecycle::package::RequestedGrants>,
+    signed_by: Option<&str>,
+    now: i64,
+    by: &str,
+) -> Result<(), AddError> {
+    let requested = requested_grants
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(anyhow::Error::from)?;
+    // One statement, so two uploads at once cannot both take a name.
+    conn.execute(
+        "INSERT OR IGNORE INTO modules (hash, label, world, component, requested_grants, signed_by, added_ms, added_by) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM modules WHERE label = ?2)",
+        params![hash, label, world, component, requested, signed_by, now, by],
+    )?;
+    let registered: Option<String> = conn
+        .query_row("SELECT label FROM modules WHERE hash = ?1", [hash], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match registered {
+        Some(registered) if registered == label => {}
+        Some(registered) => {
+            return Err(AddError::SameBytesOtherName {
+                registered,
+                hash: hash.to_string(),
+            });
+        }
+        None => {
+            let existing: String =
+                conn.query_row("SELECT hash FROM modules WHERE label = ?1", [label], |r| {
+                    r.get(0)
+                })?;
+            return Err(AddError::NameTaken {
+                label: label.to_string(),
+                existing,
+            });
+        }
+    }
+    conn.execute(
+        "INSERT OR IGNORE INTO module_access (org, module_hash) VALUES (?1, ?2)",
+        (org, hash),
+    )?;
+    Ok(())
+}
+
+/// Whether an organisation may see and deploy a module: it added it, or
+/// the module is one of the host's bundled ones.
+fn visible(conn: &Connection, org: &str, hash: &str, label: &str) -> anyhow::Result<bool> {
+    if crate::runtime::bundled::is_bundled(label, hash) {
+        return Ok(true);
+    }
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM module_access WHERE org = ?1 AND module_hash = ?2",
+            (org, hash),
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// The modules an organisation may see and deploy, newest first.
+pub fn modules(conn: &Connection, org: &str) -> anyhow::Result<Vec<ModuleRecord>> {
+    let mut stmt = conn.prepare(
+        "SELECT hash, label, world, signed_by, added_ms, added_by FROM modules ORDER BY added_ms DESC, label",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ModuleRecord {
+            hash: r.get(0)?,
+            label: r.get(1)?,
+            world: r.get(2)?,
+            signed_by: r.get(3)?,
+            added_ms: r.get(4)?,
+            added_by: r.get(5)?,
+        })
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let row = row?;
+        if visible(conn, org, &row.hash, &row.label)? {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// A module an organisation may deploy, by hash or `supplier/name@version`;
+/// `None` if there is none, or it is another organisation's.
+pub fn module_for(
+    conn: &Connection,
+    org: &str,
+    hash_or_label: &str,
+) -> anyhow::Result<Option<StoredModule>> {
+    match module_bytes(conn, hash_or_label)? {
+        Some(m) if visible(conn, org, &m.hash, &m.label)? => Ok(Some(m)),
+        _ => Ok(None),
+    }
+}
+
+/// A registered module's bytes and what it came with.
+pub struct StoredModule {
+    /// SHA-256 of its bytes.
+    pub hash: String,
+    /// `supplier/name@version`.
+    pub label: String,
+    /// The component.
+    pub bytes: Vec<u8>,
+    /// What its manifest requested; none for a bundled module.
+    pub requested: Option<crate::lifecycle::package::RequestedGrants>,
+    /// The key that signed its package, if it came in one.
+    pub signed_by: Option<String>,
+}
+
+/// A registered module, by hash or by `supplier/name@version`, whichever
+/// organisation added it: for what the host itself recorded (restoring a
+/// slot's deployment). An organisation's request goes through
+/// [`module_for`].
+pub fn module_bytes(
+    conn: &Connection,
+    hash_or_label: &str,
+) -> anyhow::Result<Option<StoredModule>> {
+    let row = conn
+        .query_row(
+            "SELECT hash, label, component, requested_grants, signed_by FROM modules WHERE hash = ?1 OR label = ?1 \
+             ORDER BY added_ms DESC LIMIT 1",
+            [hash_or_label],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((hash, label, bytes, requested, signed_by)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(StoredModule {
+        hash,
+        label,
+        bytes,
+        requested: requested.map(|r| serde_json::from_str(&r)).transpose()?,
+        signed_by,
+    }))
+}
+
+/// Records a deployment.
+pub fn record_deployment(conn: &Connection, d: &DeploymentRecord) -> anyhow::Result<i64> {
+    conn.execute(
+        "INSERT INTO deployments (org, function, module_hash, module_label, limits, grants, action, reason, \
+         deployed_ms, deployed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            d.org,
+            d.function,
+            d.module_hash,
+            d.module,
+            serde_json::to_string(&d.limits)?,
+            serde_json::to_string(&d.grants)?,
+            d.action,
+            d.reason,
+            d.deployed_ms,
+            d.deployed_by
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// A slot's deployments, oldest first. The last is the active one.
+pub fn history(
+    conn: &Connection,
+    org: &str,
+    function: &str,
+) -> anyhow::Result<Vec<DeploymentRecord>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, org, function, module_hash, module_label, limits, grants, action, reason, deployed_ms, deployed_by \
+         FROM deployments WHERE org = ?1 AND function = ?2 ORDER BY id",
+    )?;
+    let rows = stmt.query_map((org, function), |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, String>(7)?,
+            r.get::<_, String>(8)?,
+            r.get::<_, i64>(9)?,
+            r.get::<_, String>(10)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (
+            id,
+            org,
+            function,
+            module_hash,
+            module,
+            limits,
+            grants,
+            action,
+            reason,
+            deployed_ms,
+            deployed_by,
+        ) = row?;
+        out.push(DeploymentRecord {
+            id,
+            org,
+            function,
+            module_hash,
+            module,
+            limits: serde_json::from_str(&limits)?,
+            grants: serde_json::from_str(&grants)?,
+            action,
+            reason,
+            deployed_ms,
+            deployed_by,
+        });
+    }
+    Ok(out)
+}
+
+/// A candidate on trial in a slot, as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialRecord {
+    /// The organisation.
+    pub org: String,
+    /// The care function.
+    pub function: String,
+    /// `canary` or `shadow`.
+    pub mode: String,
+    /// The candidate's hash.
+    pub module_hash: String,
+    /// `supplier/name@version`.
+    pub module: String,
+    /// Its share, in percent.
+    pub percent: u8,
+    /// Its limits.
+    pub limits: Limits,
+    /// Its grants.
+    pub grants: Grants,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub started_ms: i64,
+    /// Who.
+    pub started_by: String,
+}
+
+/// Records a slot's trial, replacing any earlier one.
+pub fn set_trial(conn: &Connection, t: &TrialRecord) -> anyhow::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO trials (org, function, mode, module_hash, module_label, percent, limits, grants, \
+         reason, started_ms, started_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            t.org,
+            t.function,
+            t.mode,
+            t.module_hash,
+            t.module,
+            t.percent,
+            serde_json::to_string(&t.limits)?,
+            serde_json::to_string(&t.grants)?,
+            t.reason,
+            t.started_ms,
+            t.started_by
+        ],
+    )?;
+    Ok(())
+}
+
+/// Forgets a slot's trial.
+pub fn clear_trial(conn: &Connection, org: &str, function: &str) -> anyhow::Result<()> {
+    conn.execute(
+        "DELETE FROM trials WHERE org = ?1 AND function = ?2",
+        (org, function),
+    )?;
+    Ok(())
+}
+
+/// A slot's recorded trial, if any.
+pub fn trial(conn: &Connection, org: &str, function: &str) -> anyhow::Result<Option<TrialRecord>> {
+    let row = conn
+        .query_row(
+            "SELECT org, function, mode, module_hash, module_label, percent, limits, grants, reason, started_ms, \
+             started_by FROM trials WHERE org = ?1 AND function = ?2",
+            (org, function),
+            |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                    (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, u8>(5)?),
+                    (r.get::<_, String>(6)?, r.get::<_, String>(7)?),
+                    (r.get::<_, String>(8)?, r.get::<_, i64>(9)?, r.get::<_, String>(10)?),
+                ))
+            },
+        )
+        .optional()?;
+    let Some((
+        (org, function, mode),
+        (module_hash, module, percent),
+        (limits, grants),
+        (reason, started_ms, started_by),
+    )) = row
+    else {
+        return Ok(None);
+    };
+    Ok(Some(TrialRecord {
+        org,
+        function,
+        mode,
+        module_hash,
+        module,
+        percent,
+        limits: serde_json::from_str(&limits)?,
+        grants: serde_json::from_str(&grants)?,
+        reason,
+        started_ms,
+        started_by,
+    }))
+}
+
+/// Whether a module has passed its standard's conformance suite here.
+pub fn passed_conformance(conn: &Connection, module_hash: &str) -> anyhow::Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM conformance_passed WHERE module_hash = ?1",
+            [module_hash],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Records that a module passed its conformance suite, with the report.
+pub fn record_conformance(
+    conn: &Connection,
+    module_hash: &str,
+    report: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO conformance_passed (module_hash, report, ran_ms) VALUES (?1, ?2, ?3)",
+        params![module_hash, report, now],
+    )?;
+    Ok(())
+}

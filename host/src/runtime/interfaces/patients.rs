@@ -1,0 +1,39 @@
+//! `care:types/patients`: the organisation's registered patients.
+
+use rusqlite::OptionalExtension;
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::runtime::bindings::scheduling::care::types::patients::{self, Patient};
+use crate::runtime::call::CallState;
+use crate::runtime::interfaces::fault;
+
+/// Links `care:types/patients`.
+pub fn add_to_linker(linker: &mut Linker<CallState>) -> anyhow::Result<()> {
+    patients::add_to_linker::<CallState, HasSelf<CallState>>(linker, |s| s)?;
+    Ok(())
+}
+
+/// Looks up a registered patient of an organisation.
+pub fn lookup(
+    db: &rusqlite::Connection,
+    org: &str,
+    nhs_number: &str,
+) -> rusqlite::Result<Option<Patient>> {
+    db.prepare_cached(
+        "SELECT nhs_number, name, birth_date FROM patients WHERE org = ?1 AND nhs_number = ?2",
+    )?
+    .query_row((org, nhs_number), |row| {
+        Ok(Patient {
+            nhs_number: row.get(0)?,
+            name: row.get(1)?,
+            birth_date: row.get(2)?,
+        })
+    })
+    .optional()
+}
+
+impl patients::Host for CallState {
+    fn lookup(&mut self, nhs_number: String) -> wasmtime::Result<Option<Patient>> {
+        lookup(&self.db, &self.ctx.organisation, &nhs_number).map_err(fault)
+    }
+}

@@ -1,0 +1,235 @@
+//! `care:prescribing/records`: the patient's medication requests and
+//! allergies, over the records store. The requester of a new request is
+//! always the caller, taken from the call's identity, never from the module.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::runtime::bindings::prescribing::care::prescribing::records::{
+    self, Allergy, Criticality, Dosage, MedicationRequest, NewRequest, RequestIntent, RequestStatus,
+};
+use crate::runtime::bindings::{Coding, IssueCode, Outcome, Reference};
+use crate::runtime::call::CallState;
+use crate::runtime::codes::Code;
+use crate::runtime::interfaces::{MAX_PATIENT_ROWS_READ, fault, patients};
+use crate::store::records::new_id;
+
+/// Links `care:prescribing/records`.
+pub fn add_to_linker(linker: &mut Linker<CallState>) -> anyhow::Result<()> {
+    records::add_to_linker::<CallState, HasSelf<CallState>>(linker, |s| s)?;
+    Ok(())
+}
+
+const REQUEST_COLUMNS: &str = "id, patient, medication_system, medication_code, medication_display, \
+     dosage_text, dose, dose_unit, frequency_per_day, as_needed, route_system, route_code, route_display, \
+     status, intent, authored_ms, requester_kind, requester_id, requester_display, override_reason, \
+     status_reason, version, updated_ms FROM medication_requests";
+
+fn request_from_row(row: &Row) -> rusqlite::Result<MedicationRequest> {
+    let route_system: Option<String> = row.get(10)?;
+    let route_code: Option<String> = row.get(11)?;
+    Ok(MedicationRequest {
+        id: row.get(0)?,
+        patient: row.get(1)?,
+        medication: Coding {
+            system: row.get(2)?,
+            code: row.get(3)?,
+            display: row.get(4)?,
+        },
+        dosage: Dosage {
+            text: row.get(5)?,
+            dose: row.get(6)?,
+            unit: row.get(7)?,
+            frequency_per_day: row.get(8)?,
+            as_needed: row.get(9)?,
+            route: match (route_system, route_code) {
+                (Some(system), Some(code)) => Some(Coding {
+                    system,
+                    code,
+                    display: row.get(12)?,
+                }),
+                _ => None,
+            },
+        },
+        status: RequestStatus::from_code(&row.get::<_, String>(13)?)
+            .unwrap_or(RequestStatus::Unknown),
+        intent: RequestIntent::from_code(&row.get::<_, String>(14)?)
+            .unwrap_or(RequestIntent::Order),
+        authored: row.get(15)?,
+        requester: Reference {
+            kind: row.get(16)?,
+            id: row.get(17)?,
+            display: row.get(18)?,
+        },
+        override_reason: row.get(19)?,
+        status_reason: row.get(20)?,
+        version: row.get(21)?,
+        last_updated: row.get(22)?,
+    })
+}
+
+/// One medication request of an organisation.
+pub fn request(
+    db: &Connection,
+    org: &str,
+    id: &str,
+) -> rusqlite::Result<Option<MedicationRequest>> {
+    db.prepare_cached(&format!(
+        "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND id = ?2"
+    ))?
+    .query_row((org, id), request_from_row)
+    .optional()
+}
+
+/// A patient's medication requests, newest first: every active one and the
+/// most recent others, [`MAX_PATIENT_ROWS_READ`] in all at most.
+pub fn requests_for_patient(
+    db: &Connection,
+    org: &str,
+    patient: &str,
+) -> rusqlite::Result<Vec<MedicationRequest>> {
+    let mut stmt = db.prepare_cached(&format!(
+        "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND patient = ?2 \
+         ORDER BY status = 'active' DESC, authored_ms DESC, id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        rusqlite::params![org, patient, MAX_PATIENT_ROWS_READ as i64],
+        request_from_row,
+    )?;
+    let mut list = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    list.sort_by(|a, b| (b.authored, &a.id).cmp(&(a.authored, &b.id)));
+    Ok(list)
+}
+
+/// Every recorded allergy of a patient.
+pub fn allergies(db: &Connection, org: &str, patient: &str) -> rusqlite::Result<Vec<Allergy>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT id, patient, code_system, code, code_display, criticality, reaction, recorded_ms \
+         FROM allergies WHERE org = ?1 AND patient = ?2 ORDER BY recorded_ms, id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        rusqlite::params![org, patient, MAX_PATIENT_ROWS_READ as i64],
+        |row| {
+            Ok(Allergy {
+                id: row.get(0)?,
+                patient: row.get(1)?,
+                code: Coding {
+                    system: row.get(2)?,
+                    code: row.get(3)?,
+                    display: row.get(4)?,
+                },
+                criticality: Criticality::from_code(&row.get::<_, String>(5)?)
+                    .unwrap_or(Criticality::UnableToAssess),
+                reaction: row.get(6)?,
+                recorded: row.get(7)?,
+            })
+        },
+    )?;
+    rows.collect()
+}
+
+impl records::Host for CallState {
+    fn medication_requests(&mut self, patient: String) -> wasmtime::Result<Vec<MedicationRequest>> {
+        requests_for_patient(&self.db, &self.ctx.organisation, &patient).map_err(fault)
+    }
+
+    fn get_medication_request(
+        &mut self,
+        id: String,
+    ) -> wasmtime::Result<Option<MedicationRequest>> {
+        request(&self.db, &self.ctx.organisation, &id).map_err(fault)
+    }
+
+    fn allergies(&mut self, patient: String) -> wasmtime::Result<Vec<Allergy>> {
+        allergies(&self.db, &self.ctx.organisation, &patient).map_err(fault)
+    }
+
+    fn create_request(
+        &mut self,
+        new: NewRequest,
+    ) -> wasmtime::Result<Result<MedicationRequest, Outcome>> {
+        let org = self.ctx.organisation.clone();
+        if patients::lookup(&self.db, &org, &new.patient)
+            .map_err(fault)?
+            .is_none()
+        {
+            return Ok(Err(Outcome::error(
+                IssueCode::NotFound,
+                format!(
+                    "no patient with NHS number {} is registered with {org}",
+                    new.patient
+                ),
+            )));
+        }
+        let id = new_id();
+        let route = new.dosage.route.as_ref();
+        self.db
+            .prepare_cached(
+                "INSERT INTO medication_requests (org, id, patient, medication_system, medication_code, \
+                 medication_display, dosage_text, dose, dose_unit, frequency_per_day, as_needed, route_system, \
+                 route_code, route_display, status, intent, authored_ms, requester_kind, requester_id, \
+                 requester_display, override_reason, status_reason, version, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?16, \
+                 'Practitioner', ?17, ?18, ?19, NULL, 1, ?16)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    org,
+                    id,
+                    new.patient,
+                    new.medication.system,
+                    new.medication.code,
+                    new.medication.display,
+                    new.dosage.text,
+                    new.dosage.dose,
+                    new.dosage.unit,
+                    new.dosage.frequency_per_day,
+                    new.dosage.as_needed,
+                    route.map(|r| &r.system),
+                    route.map(|r| &r.code),
+                    route.and_then(|r| r.display.as_ref()),
+                    new.intent.code(),
+                    self.ctx.now,
+                    self.ctx.user,
+                    self.ctx.user_display,
+                    new.override_reason
+                ])
+            })
+            .map_err(fault)?;
+        let stored = request(&self.db, &org, &id).map_err(fault)?;
+        stored.map(Ok).ok_or_else(|| {
+            fault(anyhow::anyhow!(
+                "medication request {id} vanished after insert"
+            ))
+        })
+    }
+
+    fn set_status(
+        &mut self,
+        id: String,
+        status: RequestStatus,
+        reason: Option<String>,
+    ) -> wasmtime::Result<Result<MedicationRequest, Outcome>> {
+        let org = self.ctx.organisation.clone();
+        let changed = self
+            .db
+            .prepare_cached(
+                "UPDATE medication_requests SET status = ?3, status_reason = ?4, version = version + 1, \
+                 updated_ms = ?5 WHERE org = ?1 AND id = ?2",
+            )
+            .and_then(|mut stmt| stmt.execute(params![org, id, status.code(), reason, self.ctx.now]))
+            .map_err(fault)?;
+        if changed == 0 {
+            return Ok(Err(Outcome::error(
+                IssueCode::NotFound,
+                format!("there is no medication request '{id}' in this organisation"),
+            )));
+        }
+        let stored = request(&self.db, &org, &id).map_err(fault)?;
+        stored.map(Ok).ok_or_else(|| {
+            fault(anyhow::anyhow!(
+                "medication request {id} vanished after update"
+            ))
+        })
+    }
+}

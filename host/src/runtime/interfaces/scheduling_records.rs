@@ -1,0 +1,363 @@
+//! `care:scheduling/records`: the organisation's schedules, slots and
+//! appointments, over the records store. Taking a slot is one conditional
+//! update, so of concurrent takes exactly one wins; the store's unique index
+//! keeps one live appointment per slot whatever a module does.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::runtime::bindings::scheduling::care::scheduling::records::{
+    self, Appointment, AppointmentStatus, DeliveryChannel, NewAppointment, Schedule, Slot,
+    SlotQuery, SlotStatus,
+};
+use crate::runtime::bindings::{Coding, IssueCode, Outcome, Period, Reference};
+use crate::runtime::call::CallState;
+use crate::runtime::codes::Code;
+use crate::runtime::interfaces::{
+    MAX_PATIENT_ROWS_READ, MAX_SLOTS_READ, fault, is_unique_violation, patients,
+};
+use crate::store::records::new_id;
+
+/// Links `care:scheduling/records`.
+pub fn add_to_linker(linker: &mut Linker<CallState>) -> anyhow::Result<()> {
+    records::add_to_linker::<CallState, HasSelf<CallState>>(linker, |s| s)?;
+    Ok(())
+}
+
+const SLOT_COLUMNS: &str = "s.id, s.schedule_id, sc.service_system, sc.service_code, sc.service_display, \
+     s.start_ms, s.end_ms, s.status, s.delivery_channel \
+     FROM slots s JOIN schedules sc ON sc.org = s.org AND sc.id = s.schedule_id";
+
+const APPOINTMENT_COLUMNS: &str = "id, slot_id, patient, start_ms, end_ms, status, description, comment, \
+     cancellation_reason, created_ms, version, updated_ms FROM appointments";
+
+fn slot_from_row(row: &Row) -> rusqlite::Result<Slot> {
+    Ok(Slot {
+        id: row.get(0)?,
+        schedule_id: row.get(1)?,
+        service_type: Coding {
+            system: row.get(2)?,
+            code: row.get(3)?,
+            display: row.get(4)?,
+        },
+        period: Period {
+            start: row.get(5)?,
+            end: row.get(6)?,
+        },
+        status: SlotStatus::from_code(&row.get::<_, String>(7)?)
+            .unwrap_or(SlotStatus::EnteredInError),
+        delivery_channel: DeliveryChannel::from_code(&row.get::<_, String>(8)?)
+            .unwrap_or(DeliveryChannel::InPerson),
+    })
+}
+
+fn appointment_from_row(row: &Row) -> rusqlite::Result<Appointment> {
+    Ok(Appointment {
+        id: row.get(0)?,
+        slot_id: row.get(1)?,
+        patient: row.get(2)?,
+        period: Period {
+            start: row.get(3)?,
+            end: row.get(4)?,
+        },
+        status: AppointmentStatus::from_code(&row.get::<_, String>(5)?)
+            .unwrap_or(AppointmentStatus::EnteredInError),
+        description: row.get(6)?,
+        comment: row.get(7)?,
+        cancellation_reason: row.get(8)?,
+        created: row.get(9)?,
+        version: row.get(10)?,
+        last_updated: row.get(11)?,
+    })
+}
+
+/// One slot of an organisation.
+pub fn slot(db: &Connection, org: &str, id: &str) -> rusqlite::Result<Option<Slot>> {
+    db.prepare_cached(&format!(
+        "SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.id = ?2"
+    ))?
+    .query_row((org, id), slot_from_row)
+    .optional()
+}
+
+/// The slots of an organisation matching a query, by start time.
+pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> rusqlite::Result<Vec<Slot>> {
+    let status = query.status.map(|s| s.code());
+    let mut stmt = db.prepare_cached(&format!(
+        "SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.start_ms >= ?2 AND s.end_ms <= ?3 \
+         AND (?4 IS NULL OR s.schedule_id = ?4) AND (?5 IS NULL OR sc.service_code = ?5) \
+         AND (?6 IS NULL OR s.status = ?6) ORDER BY s.start_ms, s.id LIMIT ?7"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            org,
+            query.period.start,
+            query.period.end,
+            query.schedule_id,
+            query.service_type,
+            status,
+            MAX_SLOTS_READ as i64
+        ],
+        slot_from_row,
+    )?;
+    rows.collect()
+}
+
+/// One appointment of an organisation.
+pub fn appointment(db: &Connection, org: &str, id: &str) -> rusqlite::Result<Option<Appointment>> {
+    db.prepare_cached(&format!(
+        "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND id = ?2"
+    ))?
+    .query_row((org, id), appointment_from_row)
+    .optional()
+}
+
+/// A patient's appointments, by start time: every booked one and the most
+/// recent others, [`MAX_PATIENT_ROWS_READ`] in all at most.
+pub fn appointments_for_patient(
+    db: &Connection,
+    org: &str,
+    patient: &str,
+) -> rusqlite::Result<Vec<Appointment>> {
+    let mut stmt = db.prepare_cached(&format!(
+        "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND patient = ?2 \
+         ORDER BY status = 'booked' DESC, start_ms DESC, id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        params![org, patient, MAX_PATIENT_ROWS_READ as i64],
+        appointment_from_row,
+    )?;
+    let mut list = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    list.sort_by(|a, b| (a.period.start, &a.id).cmp(&(b.period.start, &b.id)));
+    Ok(list)
+}
+
+fn set_slot_status(
+    db: &Connection,
+    org: &str,
+    id: &str,
+    from: SlotStatus,
+    to: SlotStatus,
+) -> wasmtime::Result<Result<Slot, Outcome>> {
+    let changed = db
+        .prepare_cached("UPDATE slots SET status = ?4 WHERE org = ?1 AND id = ?2 AND status = ?3")
+        .and_then(|mut stmt| stmt.execute((org, id, from.code(), to.code())))
+        .map_err(fault)?;
+    let current = slot(db, org, id).map_err(fault)?;
+    Ok(match (changed, current) {
+        (1, Some(slot)) => Ok(slot),
+        (_, None) => Err(Outcome::error(
+            IssueCode::NotFound,
+            format!("there is no slot '{id}' in this organisation"),
+        )),
+        (_, Some(slot)) => Err(Outcome::error(
+            IssueCode::Conflict,
+            format!(
+                "slot '{id}' is {}, not {}: choose another slot",
+                slot.status.code(),
+                from.code()
+            ),
+        )),
+    })
+}
+
+impl records::Host for CallState {
+    fn schedules(&mut self) -> wasmtime::Result<Vec<Schedule>> {
+        let mut stmt = self
+            .db
+            .prepare_cached(
+                "SELECT id, name, service_system, service_code, service_display, actor_kind, actor_id, actor_display \
+                 FROM schedules WHERE org = ?1 ORDER BY id",
+            )
+            .map_err(fault)?;
+        let rows = stmt
+            .query_map([&self.ctx.organisation], |row| {
+                Ok(Schedule {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    service_type: Coding {
+                        system: row.get(2)?,
+                        code: row.get(3)?,
+                        display: row.get(4)?,
+                    },
+                    actor: Reference {
+                        kind: row.get(5)?,
+                        id: row.get(6)?,
+                        display: row.get(7)?,
+                    },
+                })
+            })
+            .map_err(fault)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(fault)
+    }
+
+    fn slots(&mut self, query: SlotQuery) -> wasmtime::Result<Vec<Slot>> {
+        slots(&self.db, &self.ctx.organisation, &query).map_err(fault)
+    }
+
+    fn get_slot(&mut self, id: String) -> wasmtime::Result<Option<Slot>> {
+        slot(&self.db, &self.ctx.organisation, &id).map_err(fault)
+    }
+
+    fn take_slot(&mut self, id: String) -> wasmtime::Result<Result<Slot, Outcome>> {
+        set_slot_status(
+            &self.db,
+            &self.ctx.organisation,
+            &id,
+            SlotStatus::Free,
+            SlotStatus::Busy,
+        )
+    }
+
+    fn release_slot(&mut self, id: String) -> wasmtime::Result<Result<Slot, Outcome>> {
+        set_slot_status(
+            &self.db,
+            &self.ctx.organisation,
+            &id,
+            SlotStatus::Busy,
+            SlotStatus::Free,
+        )
+    }
+
+    fn get_appointment(&mut self, id: String) -> wasmtime::Result<Option<Appointment>> {
+        appointment(&self.db, &self.ctx.organisation, &id).map_err(fault)
+    }
+
+    fn appointments_for_patient(&mut self, patient: String) -> wasmtime::Result<Vec<Appointment>> {
+        appointments_for_patient(&self.db, &self.ctx.organisation, &patient).map_err(fault)
+    }
+
+    fn create_appointment(
+        &mut self,
+        new: NewAppointment,
+    ) -> wasmtime::Result<Result<Appointment, Outcome>> {
+        let org = self.ctx.organisation.clone();
+        let Some(slot) = slot(&self.db, &org, &new.slot_id).map_err(fault)? else {
+            return Ok(Err(Outcome::error(
+                IssueCode::NotFound,
+                format!("there is no slot '{}' in this organisation", new.slot_id),
+            )));
+        };
+        if patients::lookup(&self.db, &org, &new.patient)
+            .map_err(fault)?
+            .is_none()
+        {
+            return Ok(Err(Outcome::error(
+                IssueCode::NotFound,
+                format!(
+                    "no patient with NHS number {} is registered with {org}",
+                    new.patient
+                ),
+            )));
+        }
+        let id = new_id();
+        let now = self.ctx.now;
+        let inserted = self
+            .db
+            .prepare_cached(
+                "INSERT INTO appointments (org, id, slot_id, patient, start_ms, end_ms, status, description, \
+                 comment, cancellation_reason, created_ms, version, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, 1, ?10)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    org,
+                    id,
+                    slot.id,
+                    new.patient,
+                    slot.period.start,
+                    slot.period.end,
+                    new.status.code(),
+                    new.description,
+                    new.comment,
+                    now
+                ])
+            });
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Ok(Err(Outcome::error(
+                    IssueCode::Conflict,
+                    format!(
+                        "slot '{}' already has an appointment: choose another slot",
+                        slot.id
+                    ),
+                )));
+            }
+            Err(e) => return Err(fault(e)),
+        }
+        let stored = appointment(&self.db, &org, &id).map_err(fault)?;
+        stored
+            .map(Ok)
+            .ok_or_else(|| fault(anyhow::anyhow!("appointment {id} vanished after insert")))
+    }
+
+    fn update_appointment(
+        &mut self,
+        next: Appointment,
+    ) -> wasmtime::Result<Result<Appointment, Outcome>> {
+        let org = self.ctx.organisation.clone();
+        let Some(current) = appointment(&self.db, &org, &next.id).map_err(fault)? else {
+            return Ok(Err(Outcome::error(
+                IssueCode::NotFound,
+                format!("there is no appointment '{}' in this organisation", next.id),
+            )));
+        };
+        if current.version != next.version {
+            return Ok(Err(Outcome::error(
+                IssueCode::Conflict,
+                format!(
+                    "appointment '{}' has changed since it was read (version {} is stored, not {}): read it again",
+                    next.id, current.version, next.version
+                ),
+            )));
+        }
+        let Some(slot) = slot(&self.db, &org, &next.slot_id).map_err(fault)? else {
+            return Ok(Err(Outcome::error(
+                IssueCode::NotFound,
+                format!("there is no slot '{}' in this organisation", next.slot_id),
+            )));
+        };
+        let updated = self
+            .db
+            .prepare_cached(
+                "UPDATE appointments SET slot_id = ?3, start_ms = ?4, end_ms = ?5, status = ?6, description = ?7, \
+                 comment = ?8, cancellation_reason = ?9, version = version + 1, updated_ms = ?10 \
+                 WHERE org = ?1 AND id = ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    org,
+                    next.id,
+                    slot.id,
+                    slot.period.start,
+                    slot.period.end,
+                    next.status.code(),
+                    next.description,
+                    next.comment,
+                    next.cancellation_reason,
+                    self.ctx.now
+                ])
+            });
+        match updated {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Ok(Err(Outcome::error(
+                    IssueCode::Conflict,
+                    format!(
+                        "slot '{}' already has an appointment: choose another slot",
+                        slot.id
+                    ),
+                )));
+            }
+            Err(e) => return Err(fault(e)),
+        }
+        let stored = appointment(&self.db, &org, &next.id).map_err(fault)?;
+        stored.map(Ok).ok_or_else(|| {
+            fault(anyhow::anyhow!(
+                "appointment {} vanished after update",
+                next.id
+            ))
+        })
+    }
+}
