@@ -269,3 +269,64 @@ fn module_stderr_reaches_the_host_log_tagged_with_the_module() {
         .unwrap_or_else(|| panic!("no stderr line in the log:\n{log}"));
     assert!(line.contains(FAULTY), "{line}");
 }
+
+/// A call never changes a slot: it reports a failing deployment to the
+/// runtime's supervisor. A conformance run happens on a scratch runtime with
+/// no supervisor, so a module failing its calls there, even one that serves
+/// a real slot, never reaches the real slot's lifecycle; while the same
+/// failures seen by several callers of the real slot are reported once.
+#[test]
+fn a_conformance_run_never_reaches_a_real_slot_and_real_failures_are_reported_once() {
+    let h = harness();
+    let reports = h.runtime.failure_reports();
+    let serving = h
+        .runtime
+        .active(OTHER_ORG, patchbay::Standard::Scheduling)
+        .expect("the faulty module serves");
+    // A module that traps on a booking with no description: its suite's
+    // calls fail, on the scratch runtime.
+    for _ in 0..3 {
+        let report = patchbay::lifecycle::conformance::run(
+            "testing/panicky-scheduling@0.1.0".parse().expect("id"),
+            &fixture("panicky_scheduling"),
+        )
+        .expect("the suite runs");
+        assert!(!report.passed(), "the panicky module fails its suite");
+    }
+    assert!(
+        reports.try_recv().is_err(),
+        "no conformance call reached the real runtime's supervisor"
+    );
+    let still = h
+        .runtime
+        .active(OTHER_ORG, patchbay::Standard::Scheduling)
+        .expect("still served");
+    assert!(Arc::ptr_eq(&serving, &still), "the real slot is untouched");
+    // Real callers of the real slot: several see it trap, and it is
+    // reported, once.
+    for n in 0..12 {
+        let mut ctx = h.ctx(OTHER_ORG);
+        ctx.user = format!("clinician-{}", n % 4);
+        let mut week = h.week();
+        week.schedule_id = Some("trap".into());
+        let result = h
+            .runtime
+            .booking(ctx)
+            .expect("module")
+            .find_free_slots(&week);
+        assert!(
+            matches!(result, Err(CallError::Trapped { .. })),
+            "{result:?}"
+        );
+    }
+    let report = reports.try_recv().expect("reported to the supervisor");
+    assert!(Arc::ptr_eq(&report.deployment, &serving));
+    assert_eq!(report.org, OTHER_ORG);
+    assert!(reports.try_recv().is_err(), "only once");
+    // The call itself changed nothing: acting is the supervisor's.
+    let still = h
+        .runtime
+        .active(OTHER_ORG, patchbay::Standard::Scheduling)
+        .expect("still served");
+    assert!(Arc::ptr_eq(&serving, &still));
+}

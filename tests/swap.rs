@@ -158,7 +158,14 @@ fn a_swap_under_load_drops_nothing() {
                 }
             });
         }
-        for i in 0..40 {
+        // At least 40 swaps, and on until the workers have made 40 calls
+        // during them (a busy machine runs fewer calls per swap), for at
+        // most 20 s.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut i = 0;
+        while i < 40
+            || (calls.load(Ordering::Relaxed) <= 40 && std::time::Instant::now() < deadline)
+        {
             let next = if i % 2 == 0 {
                 bramble.clone()
             } else {
@@ -166,6 +173,7 @@ fn a_swap_under_load_drops_nothing() {
             };
             slot.swap(next).expect("swap");
             std::thread::sleep(std::time::Duration::from_millis(5));
+            i += 1;
         }
         stop.store(true, Ordering::Relaxed);
     });

@@ -15,7 +15,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use patchbay::runtime::bindings::{Coding, Period};
 use patchbay::runtime::bundled::{MERIDIAN_SCHEDULING, NORTHWIND_PRESCRIBING, built_path};
-use patchbay::runtime::call::now_ms;
+use patchbay::runtime::call_state::now_ms;
 use patchbay::runtime::deployment::{Grants, Limits};
 use patchbay::runtime::interfaces::{patients, prescribing_records, scheduling_records};
 use patchbay::runtime::prescribing::{Dosage, Draft, RequestIntent, RequestStatus};
@@ -103,13 +103,16 @@ fn benches(c: &mut Criterion) {
             let log = patchbay::runtime::module_log::ModuleLog::new(faulty.module.label.clone());
             let wasi =
                 patchbay::runtime::interfaces::wasi::context(&faulty.grants, log).expect("wasi");
-            let state = patchbay::runtime::call::CallState::new(
+            let state = patchbay::runtime::call_state::CallState::new(
                 ctx(demo::OTHER_ORG, now),
                 db,
-                &faulty,
+                faulty.limits.memory_bytes,
                 wasi,
             );
-            let mut store = state.into_store(&runtime, faulty.limits.deadline);
+            let mut store = state.into_store(
+                runtime.engine(),
+                runtime.deadline_ticks(faulty.limits.deadline),
+            );
             let instance = pre.instantiate(&mut store).expect("instantiate");
             black_box(
                 instance

@@ -20,7 +20,8 @@ pub mod lifecycle;
 pub mod runtime;
 pub mod store;
 
-pub use runtime::call::{CallContext, CallError};
+pub use runtime::call_error::CallError;
+pub use runtime::call_state::CallContext;
 pub use runtime::engine::{EngineSettings, Runtime};
 pub use runtime::module::{LoadError, Module, ModuleId};
 pub use runtime::standard::Standard;

@@ -9,7 +9,7 @@ pub mod server;
 use std::sync::Arc;
 
 use patchbay::runtime::bundled::{self, Bundled};
-use patchbay::runtime::call::now_ms;
+use patchbay::runtime::call_state::now_ms;
 use patchbay::runtime::deployment::{Deployment, Grants, Limits};
 use patchbay::runtime::scheduling::{Slot, SlotSearch};
 use patchbay::store::demo;

@@ -8,8 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, RouteSpec, blocking, fhir_json};
+use crate::api::blocking::blocking;
+use crate::api::error::ApiError;
 use crate::api::identity::{Principal, Role};
+use crate::api::responses::fhir_json;
+use crate::api::route_spec::RouteSpec;
+use crate::api::state::AppState;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::standard::Standard;
 use crate::store::audit;
@@ -90,7 +94,7 @@ async fn capability_statement() -> Response {
     fhir_json(json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": crate::api::fhir::instant(crate::runtime::call::now_ms()),
+        "date": crate::api::fhir::instant(crate::runtime::call_state::now_ms()),
         "kind": "instance",
         "software": {"name": "Patchbay", "version": env!("CARGO_PKG_VERSION")},
         "fhirVersion": "4.0.1",

@@ -11,10 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::scheduling::json_error;
-use super::{ApiError, AppState, RouteSpec, module_call};
+use crate::api::blocking::module_call;
+use crate::api::error::ApiError;
 use crate::api::fhir;
 use crate::api::identity::{Principal, Role};
+use crate::api::responses::json_error;
+use crate::api::route_spec::RouteSpec;
+use crate::api::state::AppState;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::codes::Code;
 use crate::runtime::function_slot::RouteKey;

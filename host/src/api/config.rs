@@ -90,28 +90,7 @@ pub struct AuditFiles {
     pub anchor_file: Option<PathBuf>,
 }
 
-/// One organisation and its choice of modules.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Organisation {
-    /// Its name.
-    pub name: String,
-    /// The module for each care function, e.g. `scheduling =
-    /// "meridian/scheduling@1.0.0"`: a bundled module's name; a signed
-    /// package file (`path/to/module.carepkg`); or, with
-    /// `trust.allow_unsigned`, a bare component written
-    /// `supplier/name@version=path/to/file.wasm`.
-    #[serde(default)]
-    pub modules: BTreeMap<String, String>,
-    /// Limits for this organisation's modules.
-    #[serde(default)]
-    pub limits: Option<Limits>,
-    /// What the operator allows this organisation's modules beyond the
-    /// standard: read-only directories. A signed package gets only what its
-    /// manifest also requests; a bundled module requests nothing.
-    #[serde(default)]
-    pub grants: crate::runtime::deployment::Grants,
-}
+pub use crate::lifecycle::startup::Organisation;
 
 /// How bearer tokens are verified.
 #[derive(Debug, Clone, Deserialize)]

@@ -627,6 +627,19 @@ pub fn is_active(r: &MedicationRequest) -> bool {
     r.status == RequestStatus::Active
 }
 
+/// A JSON body with the FHIR media type.
+pub fn fhir_json(body: Value) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/fhir+json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

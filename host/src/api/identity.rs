@@ -266,7 +266,7 @@ impl Verifier {
                     if c.roles.is_empty() {
                         return Err(AuthError::Malformed("the token gives no roles".into()));
                     }
-                    let now = (crate::runtime::call::now_ms() / 1000) as u64;
+                    let now = (crate::runtime::call_state::now_ms() / 1000) as u64;
                     if c.iat > now + LEEWAY_SECS {
                         return Err(AuthError::IssuedInFuture);
                     }
@@ -420,7 +420,7 @@ pub fn dev_claims(
     nhs_number: Option<String>,
     ttl_secs: u64,
 ) -> Claims {
-    let now = (crate::runtime::call::now_ms() / 1000) as u64;
+    let now = (crate::runtime::call_state::now_ms() / 1000) as u64;
     Claims {
         sub: user.to_string(),
         name: None,
@@ -489,7 +489,7 @@ mod tests {
     }
 
     fn now() -> u64 {
-        (crate::runtime::call::now_ms() / 1000) as u64
+        (crate::runtime::call_state::now_ms() / 1000) as u64
     }
 
     #[test]

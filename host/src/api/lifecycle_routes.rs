@@ -12,9 +12,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::scheduling::json_error;
-use super::{ApiError, AppState, RouteSpec, blocking};
+use crate::api::blocking::blocking;
+use crate::api::error::ApiError;
 use crate::api::identity::{Principal, Role};
+use crate::api::responses::json_error;
+use crate::api::route_spec::RouteSpec;
+use crate::api::state::AppState;
 use crate::lifecycle::package::Package;
 use crate::lifecycle::readiness::NotReady;
 use crate::lifecycle::registry;
@@ -41,7 +44,7 @@ pub fn routes() -> Vec<RouteSpec> {
             summary: "Add a module: a signed package (care-package/1), verified against the trusted supplier keys",
             roles: ADMINS,
             handler: post(add_module).layer(axum::extract::DefaultBodyLimit::max(
-                super::MAX_PACKAGE_BYTES,
+                crate::api::route_spec::MAX_PACKAGE_BYTES,
             )),
         },
         RouteSpec {
@@ -200,7 +203,7 @@ async fn add_module(
                 &verified.component,
                 Some(&verified.manifest.grants),
                 verified.signed_by.as_deref(),
-                crate::runtime::call::now_ms(),
+                crate::runtime::call_state::now_ms(),
                 &by,
             )
             .map_err(|e| match e {

@@ -14,10 +14,15 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde_json::Value;
 
-use super::scheduling::{created, json_error, patient_param, with_etag};
-use super::{ApiError, AppState, RouteSpec, fhir_json, module_call};
+use crate::api::blocking::module_call;
+use crate::api::error::ApiError;
 use crate::api::fhir;
 use crate::api::identity::{Principal, Role};
+use crate::api::responses::fhir_json;
+use crate::api::responses::{created, json_error, with_etag};
+use crate::api::route_spec::RouteSpec;
+use crate::api::scheduling::patient_param;
+use crate::api::state::AppState;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::function_slot::RouteKey;
 

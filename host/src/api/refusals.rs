@@ -15,8 +15,11 @@ use axum::http::request::Parts;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{ApiError, AppState, blocking};
-use crate::runtime::call::now_ms;
+use crate::api::blocking::blocking;
+use crate::api::config::Config;
+use crate::api::error::ApiError;
+use crate::runtime::call_state::now_ms;
+use crate::runtime::engine::Runtime;
 use crate::runtime::metrics::{ANONYMOUS, method_label};
 use crate::store::audit::Event;
 
@@ -88,13 +91,13 @@ impl Refusals {
     }
 
     /// Records one refused request, if the rate allows.
-    pub async fn audit(&self, state: &AppState, parts: &Parts, error: &ApiError) {
+    pub async fn audit(&self, runtime: &Runtime, config: &Config, parts: &Parts, error: &ApiError) {
         let Some(unrecorded) = self.admit() else {
             return;
         };
         let (user, org) = claimed(parts);
         let org = org
-            .filter(|o| state.config.organisations.contains_key(o))
+            .filter(|o| config.organisations.contains_key(o))
             .unwrap_or_else(|| ANONYMOUS.to_string());
         let mut detail = match &user {
             Some(user) => format!("the token claims the user '{user}'"),
@@ -121,7 +124,7 @@ impl Refusals {
             detail: Some(detail),
             module: None,
         };
-        let runtime = state.runtime.clone();
+        let runtime = runtime.clone();
         let written =
             blocking(move || runtime.audit().record(runtime.records(), now_ms(), &event)).await;
         if let Ok(Err(e)) | Err(e) = written {

@@ -14,9 +14,13 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde_json::Value;
 
-use super::{ApiError, AppState, RouteSpec, fhir_json, module_call};
+use crate::api::blocking::module_call;
+use crate::api::error::ApiError;
 use crate::api::fhir::{self, AppointmentChange};
 use crate::api::identity::{Principal, Role};
+use crate::api::responses::{created, fhir_json, json_error, with_etag};
+use crate::api::route_spec::RouteSpec;
+use crate::api::state::AppState;
 use crate::runtime::bindings::{IssueCode, Period};
 use crate::runtime::function_slot::RouteKey;
 use crate::runtime::scheduling::SlotSearch;
@@ -153,25 +157,6 @@ async fn search_slots(
     }
     .await;
     act.finish(result).await
-}
-
-/// 201 Created for a new resource, with its `Location` (versioned) and `ETag`.
-pub fn created(base: &str, kind: &str, id: &str, version: u32, body: Value) -> Response {
-    let location = format!("{base}/{kind}/{id}/_history/{version}");
-    let mut response = fhir_json(body);
-    *response.status_mut() = StatusCode::CREATED;
-    if let Ok(value) = location.parse() {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    with_etag(response, version)
-}
-
-/// Adds `ETag: W/"version"`.
-pub fn with_etag(mut response: Response, version: u32) -> Response {
-    if let Ok(value) = format!("W/\"{version}\"").parse() {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response
 }
 
 async fn book(
@@ -334,21 +319,4 @@ async fn update(
     }
     .await;
     act.finish(result).await
-}
-
-/// A body that is not JSON: 400 with what the parser said; one larger than
-/// the host takes: 413.
-pub fn json_error(rejection: JsonRejection) -> ApiError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            IssueCode::TooLong,
-            "the body is larger than this host accepts: send a smaller resource",
-        );
-    }
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        IssueCode::Invalid,
-        format!("the body is not valid JSON: {}", rejection.body_text()),
-    )
 }

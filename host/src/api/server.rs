@@ -1,6 +1,7 @@
-//! `patchbay serve`: opens the records store, seeds the demo if asked,
-//! deploys each organisation's modules, and serves the HTTP API until SIGINT
-//! or SIGTERM, letting requests in flight finish.
+//! `patchbay serve`: checks the identity settings, starts the host (see
+//! [`crate::lifecycle::startup`]), and serves the HTTP API until SIGINT or
+//! SIGTERM, with a cap on connections and deadlines for slow clients,
+//! letting requests in flight finish.
 
 use std::sync::Arc;
 
@@ -10,261 +11,23 @@ use tokio::net::TcpListener;
 use crate::api::config::Config;
 use crate::api::identity::Verifier;
 use crate::api::{self, AppState};
-use crate::lifecycle::registry;
-use crate::runtime::bundled;
-use crate::runtime::call::now_ms;
-use crate::runtime::engine::{EngineSettings, Runtime};
-use crate::runtime::standard::Standard;
-use crate::store::records::RecordStore;
+use crate::lifecycle::startup::{self, Startup};
+use crate::runtime::engine::Runtime;
 
-/// Builds the runtime for a configuration: store, demo seed, deployments.
-///
-/// Each slot serves its last recorded deployment; a slot with none yet
-/// serves the module the configuration names, recorded as its first
-/// deployment. After the first start, change modules with `patchbay deploy`.
-///
-/// The data directory is made private to the host's user first (0700), and
-/// refused if another user owns it.
+/// Starts the host for a configuration: the store, the demo seed, the
+/// runtime and its supervisor, and every organisation's slots (see
+/// [`startup::start`]).
 pub fn start(config: &Config) -> anyhow::Result<Runtime> {
-    crate::store::private_files::ensure_private_dir(&config.data_dir).with_context(|| {
-        format!(
-            "the data directory {} holds patients' records and must be private to this host's user",
-            config.data_dir.display()
-        )
-    })?;
-    let store = RecordStore::open(&config.database())?;
-    crate::store::audit::init(&store)?;
-    registry::init(&store)?;
-    if config.demo {
-        crate::store::demo::seed(&store, now_ms()).context("cannot seed the demo practices")?;
-    }
-    let settings = EngineSettings {
-        cache_dir: Some(config.data_dir.join("artifacts")),
+    startup::start(Startup {
+        data_dir: &config.data_dir,
+        database: &config.database(),
+        demo: config.demo,
+        organisations: &config.organisations,
+        limits: &config.limits,
+        trust: &config.trust,
         rollback: config.rollback.clone(),
-        audit: Some(config.audit_trail()?),
-        ..EngineSettings::default()
-    };
-    let runtime = Runtime::new(store, &settings)?;
-    crate::lifecycle::supervisor::start(&runtime)?;
-    for (ods, org) in &config.organisations {
-        let limits = org.limits.clone().unwrap_or_else(|| config.limits.clone());
-        for (function, spec) in &org.modules {
-            let standard = Standard::from_function(function).with_context(|| {
-                format!("organisation {ods}: '{function}' is not a care function (scheduling or prescribing)")
-            })?;
-            let history = registry::history(&*runtime.records().connection()?, ods, function)?;
-            if let Some(last) = history.last() {
-                let conn = runtime.records().connection()?;
-                let stored =
-                    registry::module_bytes(&conn, &last.module_hash)?.with_context(|| {
-                        format!(
-                            "organisation {ods}: module {} is missing from the registry",
-                            last.module
-                        )
-                    })?;
-                drop(conn);
-                still_trusted(&stored, &config.trust)
-                    .with_context(|| format!("organisation {ods}, {function}"))?;
-                let module = runtime.compile(stored.label.parse()?, &stored.bytes)?;
-                let deployment =
-                    runtime.prepare(module, last.limits.clone(), last.grants.clone())?;
-                runtime.slots().deploy(ods, deployment)?;
-                tracing::info!(org = %ods, slot = %function, module = %last.module, "restored the recorded deployment");
-                let trial = registry::trial(&*runtime.records().connection()?, ods, function)?;
-                if let Some(trial) = trial {
-                    let conn = runtime.records().connection()?;
-                    let trusted = registry::module_bytes(&conn, &trial.module_hash)?
-                        .map(|m| still_trusted(&m, &config.trust));
-                    if !matches!(trusted, Some(Ok(()))) {
-                        tracing::warn!(org = %ods, slot = %function, module = %trial.module,
-                            "the slot's trial candidate is no longer trusted: its trial is ended");
-                        registry::clear_trial(&conn, ods, function)?;
-                    }
-                }
-                // A trial is an experiment: one that cannot come back is
-                // ended, and the slot serves its active module.
-                if let Err(e) = crate::lifecycle::rollout::restore_trial(&runtime, ods, standard) {
-                    tracing::warn!(org = %ods, slot = %function, error = %format!("{e:#}"),
-                        "cannot restore the slot's trial: it is ended");
-                    registry::clear_trial(&*runtime.records().connection()?, ods, function)?;
-                }
-                continue;
-            }
-            let loaded = load_module(spec, &config.trust)
-                .with_context(|| format!("organisation {ods}, {function}"))?;
-            let compiled = runtime
-                .compile(loaded.label.parse()?, &loaded.bytes)
-                .with_context(|| format!("organisation {ods}: module {}", loaded.label))?;
-            if let Some(world) = &loaded.claimed_world
-                && world != compiled.standard.world()
-            {
-                return Err(crate::lifecycle::package::PackageError::WorldMismatch {
-                    claimed: world.clone(),
-                    found: format!("implements {}", compiled.standard.world()),
-                }
-                .into());
-            }
-            compiled.shape.check(standard).with_context(|| {
-                format!(
-                    "organisation {ods}: module {} cannot serve {function}",
-                    loaded.label
-                )
-            })?;
-            let grants = match &loaded.requested {
-                Requested::Manifest(requested) => org.grants.restricted_to(requested),
-                Requested::Everything => org.grants.clone(),
-                Requested::Nothing => Default::default(),
-            };
-            let conn = runtime.records().connection()?;
-            let requested = match &loaded.requested {
-                Requested::Manifest(r) => Some(r.clone()),
-                Requested::Everything => Some(crate::lifecycle::package::RequestedGrants {
-                    directories: org
-                        .grants
-                        .directories
-                        .keys()
-                        .map(|k| (k.clone(), "development".into()))
-                        .collect(),
-                }),
-                Requested::Nothing => None,
-            };
-            registry::add_module(
-                &conn,
-                ods,
-                &compiled.hash,
-                &loaded.label,
-                compiled.standard.world(),
-                &loaded.bytes,
-                requested.as_ref(),
-                loaded.signed_by.as_deref(),
-                now_ms(),
-                "configuration",
-            )?;
-            registry::record_deployment(
-                &conn,
-                &registry::DeploymentRecord {
-                    id: 0,
-                    org: ods.clone(),
-                    function: function.clone(),
-                    module_hash: compiled.hash.clone(),
-                    module: loaded.label.clone(),
-                    limits: limits.clone(),
-                    grants: grants.clone(),
-                    action: "start".into(),
-                    reason: "named in the configuration".into(),
-                    deployed_ms: now_ms(),
-                    deployed_by: "configuration".into(),
-                },
-            )?;
-            drop(conn);
-            let deployment = runtime
-                .prepare(compiled, limits.clone(), grants)
-                .with_context(|| format!("organisation {ods}: module {}", loaded.label))?;
-            runtime.slots().deploy(ods, deployment)?;
-            tracing::info!(org = %ods, slot = %function, module = %loaded.label, "deployed from the configuration");
-        }
-    }
-    Ok(runtime)
-}
-
-/// Checks that a registered module is still admitted by the trust settings:
-/// its signing key still trusted for its supplier, or (unsigned) bundled or
-/// allowed in development mode. Removing a key revokes its modules.
-fn still_trusted(
-    stored: &registry::StoredModule,
-    trust: &crate::lifecycle::package::Trust,
-) -> anyhow::Result<()> {
-    match &stored.signed_by {
-        Some(key) => {
-            let supplier = stored.label.split('/').next().unwrap_or_default();
-            if !trust.trusts(supplier, key) {
-                return Err(crate::lifecycle::package::PackageError::UnknownKey {
-                    supplier: supplier.to_string(),
-                    key: key.clone(),
-                }
-                .into());
-            }
-        }
-        None if bundled::is_bundled(&stored.label, &stored.hash) => {}
-        None => anyhow::ensure!(
-            trust.allow_unsigned,
-            "{} is unsigned and development mode is off: deploy a signed package",
-            stored.label
-        ),
-    }
-    Ok(())
-}
-
-/// A module named in the configuration, read and (for packages) verified.
-struct Loaded {
-    label: String,
-    bytes: Vec<u8>,
-    requested: Requested,
-    claimed_world: Option<String>,
-    signed_by: Option<String>,
-}
-
-/// Reads a module named in the configuration: a bundled module's name; a
-/// signed package (`.carepkg`), verified against the trusted supplier keys;
-/// or, in development mode only, a bare component written
-/// `supplier/name@version=path/to/component.wasm`.
-fn load_module(spec: &str, trust: &crate::lifecycle::package::Trust) -> anyhow::Result<Loaded> {
-    if spec.ends_with(".carepkg") {
-        let text = std::fs::read_to_string(spec)
-            .with_context(|| format!("cannot read the package {spec}"))?;
-        let verified = crate::lifecycle::package::Package::parse(&text)?
-            .verify(trust, trust.allow_unsigned)?;
-        return Ok(Loaded {
-            label: verified.manifest.module_id()?.to_string(),
-            claimed_world: Some(verified.manifest.world.clone()),
-            requested: Requested::Manifest(verified.manifest.grants),
-            signed_by: verified.signed_by,
-            bytes: verified.component,
-        });
-    }
-    if let Some((id, path)) = spec.split_once('=') {
-        anyhow::ensure!(
-            trust.allow_unsigned,
-            "{path} is a bare component, not a signed package: package and sign it (patchbay package), or set trust.allow_unsigned = true for development"
-        );
-        tracing::warn!(
-            module = id,
-            "DEVELOPMENT MODE: serving an UNSIGNED component from {path}"
-        );
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read the module {path}"))?;
-        return Ok(Loaded {
-            label: id.to_string(),
-            bytes,
-            requested: Requested::Everything,
-            claimed_world: None,
-            signed_by: None,
-        });
-    }
-    let found = bundled::find(spec).with_context(|| {
-        let names: Vec<&str> = bundled::ALL.iter().map(|b| b.id).collect();
-        format!(
-            "'{spec}' is not a bundled module ({}); name a signed package (.carepkg) instead",
-            names.join(", ")
-        )
-    })?;
-    Ok(Loaded {
-        label: found.id.to_string(),
-        bytes: found.bytes.to_vec(),
-        requested: Requested::Nothing,
-        claimed_world: None,
-        signed_by: None,
+        audit: config.audit_trail()?,
     })
-}
-
-/// What a module asks to be granted.
-enum Requested {
-    /// What its signed manifest requests.
-    Manifest(crate::lifecycle::package::RequestedGrants),
-    /// A bare component in development mode: whatever the operator allows.
-    Everything,
-    /// A bundled module: nothing.
-    Nothing,
 }
 
 /// Serves the API until a shutdown signal. The identity settings are

@@ -16,12 +16,13 @@ use std::sync::{Arc, Barrier};
 use serde::Serialize;
 
 use crate::runtime::bindings::{Coding, IssueCode, Period};
-use crate::runtime::call::{CallContext, CallError};
+use crate::runtime::call_error::CallError;
+use crate::runtime::call_state::CallContext;
 use crate::runtime::deployment::{Grants, Limits};
 use crate::runtime::engine::{EngineSettings, Runtime};
 use crate::runtime::module::{LoadError, ModuleId};
 use crate::runtime::prescribing::{
-    Card, Dosage, Draft, Indicator, Ordering, RequestIntent, RequestStatus,
+    Card, Dosage, Draft, Indicator, Prescribing, RequestIntent, RequestStatus,
 };
 use crate::runtime::scheduling::{
     Amendment, AppointmentStatus, Booking, BookingRequest, Slot, SlotSearch, SlotStatus,
@@ -217,7 +218,7 @@ impl Kit {
         self.runtime.booking(self.ctx()).map_err(|e| e.to_string())
     }
 
-    fn ordering(&self) -> Result<Ordering, String> {
+    fn ordering(&self) -> Result<Prescribing, String> {
         self.runtime.ordering(self.ctx()).map_err(|e| e.to_string())
     }
 

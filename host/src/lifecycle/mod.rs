@@ -8,8 +8,10 @@
 
 pub mod conformance;
 pub mod inspect;
+pub mod loading;
 pub mod package;
 pub mod readiness;
 pub mod registry;
 pub mod rollout;
+pub mod startup;
 pub mod supervisor;

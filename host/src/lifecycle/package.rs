@@ -43,15 +43,7 @@ pub struct Manifest {
     pub limits: Option<Limits>,
 }
 
-/// Grants a manifest requests. The operator decides what is given.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RequestedGrants {
-    /// Read-only directories of reference data, by the path the module sees
-    /// (e.g. `/reference`), with why.
-    #[serde(default)]
-    pub directories: BTreeMap<String, String>,
-}
+pub use crate::runtime::deployment::RequestedGrants;
 
 impl Manifest {
     /// The module's name, `supplier/name@version`.

@@ -16,12 +16,14 @@ use std::time::Duration;
 use crate::lifecycle::conformance::{self, PARACETAMOL, Report};
 use crate::lifecycle::registry;
 use crate::runtime::bindings::Period;
-use crate::runtime::call::{CallContext, CallError, Scratch, now_ms};
+use crate::runtime::call_error::CallError;
+use crate::runtime::call_state::{CallContext, now_ms};
 use crate::runtime::deployment::Deployment;
 use crate::runtime::engine::Runtime;
 use crate::runtime::module::LoadError;
 use crate::runtime::scheduling::{Amendment, BookingRequest, SlotSearch};
 use crate::runtime::standard::Standard;
+use crate::runtime::transaction::Scratch;
 
 /// The time all of a candidate's smoke calls share: they hold the store's
 /// write lock, so live calls wait for them.

@@ -17,14 +17,15 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::lifecycle::loading;
 use crate::lifecycle::readiness::{self, NotReady};
 use crate::lifecycle::registry::{self, DeploymentRecord, TrialRecord};
 use crate::runtime::artifact_cache::Origin;
-use crate::runtime::call::now_ms;
+use crate::runtime::call_state::now_ms;
 use crate::runtime::deployment::{Deployment, Grants, Limits};
 use crate::runtime::engine::Runtime;
 use crate::runtime::module::LoadError;
-use crate::runtime::standard::{Standard, WorldMismatch};
+use crate::runtime::standard::Standard;
 use crate::runtime::trial::{ReportSnapshot, Started, Trial, TrialMode};
 
 /// Why a deployment did not happen.
@@ -145,48 +146,39 @@ fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, Depl
     let started = Instant::now();
     let mut timings = Timings::default();
     let conn = runtime.records().connection().map_err(DeployError::Store)?;
-    let registry::StoredModule {
-        hash,
-        label,
-        bytes,
-        requested,
-        ..
-    } = registry::module_for(&conn, request.org, request.module)
+    let stored = registry::module_for(&conn, request.org, request.module)
         .map_err(DeployError::Store)?
         .ok_or_else(|| DeployError::UnknownModule(request.module.to_string()))?;
     drop(conn);
-    let step = Instant::now();
-    let (module, origin) = runtime.load(label.parse()?, &bytes)?;
-    timings.compile_us = micros(step);
-    timings.compiled_from = Some(origin);
-    if module.standard != request.standard {
-        return Err(LoadError::World(WorldMismatch::WrongStandard {
-            expected: request.standard,
-            found: module.standard,
-        })
-        .into());
-    }
-    let grants = match &requested {
+    let grants = match &stored.requested {
         Some(requested) => request.allowed.restricted_to(requested),
         None => Grants::default(),
     };
-    let step = Instant::now();
-    let deployment = runtime.prepare(module, request.limits.clone(), grants.clone())?;
-    timings.link_us = micros(step);
+    let loaded = loading::load(
+        runtime,
+        &stored,
+        request.standard,
+        request.limits.clone(),
+        grants.clone(),
+    )?;
+    timings.compile_us = loaded.compile_us;
+    timings.compiled_from = Some(loaded.origin);
+    timings.link_us = loaded.link_us;
+    let deployment = loaded.deployment;
     if request.readiness {
         let step = Instant::now();
         let not_ready = |reason| DeployError::NotReady {
-            module: label.clone(),
+            module: stored.label.clone(),
             reason,
         };
-        readiness::conformance(runtime, &deployment, &bytes).map_err(not_ready)?;
+        readiness::conformance(runtime, &deployment, &stored.bytes).map_err(not_ready)?;
         readiness::smoke(runtime, request.org, &deployment).map_err(not_ready)?;
         timings.readiness_us = micros(step);
     }
     Ok(Candidate {
         deployment,
-        hash,
-        label,
+        hash: stored.hash,
+        label: stored.label,
         grants,
         timings,
         started,
@@ -400,10 +392,15 @@ pub fn restore_trial(runtime: &Runtime, org: &str, standard: Standard) -> anyhow
     let stored = registry::module_bytes(&conn, &record.module_hash)?
         .ok_or_else(|| anyhow::anyhow!("the trial's module {} is missing", record.module))?;
     drop(conn);
-    let module = runtime.compile(stored.label.parse()?, &stored.bytes)?;
-    let deployment = runtime.prepare(module, record.limits.clone(), record.grants.clone())?;
+    let loaded = loading::load(
+        runtime,
+        &stored,
+        standard,
+        record.limits.clone(),
+        record.grants.clone(),
+    )?;
     if let Some(slot) = runtime.slots().get(org, standard) {
-        slot.start_trial(Arc::new(trial_of(&record, deployment)?))?;
+        slot.start_trial(Arc::new(trial_of(&record, loaded.deployment)?))?;
         tracing::info!(org, slot = standard.function(), module = %record.module, mode = %record.mode, "restored the trial");
     }
     Ok(())
@@ -414,7 +411,7 @@ fn existing_slot(
     runtime: &Runtime,
     org: &str,
     standard: Standard,
-) -> Result<Arc<crate::runtime::function_slot::Slot>, DeployError> {
+) -> Result<Arc<crate::runtime::function_slot::FunctionSlot>, DeployError> {
     runtime
         .slots()
         .get(org, standard)

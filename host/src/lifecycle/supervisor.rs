@@ -17,9 +17,9 @@
 use std::sync::Arc;
 
 use crate::lifecycle::rollout;
-use crate::runtime::call::now_ms;
+use crate::runtime::call_state::now_ms;
+use crate::runtime::engine::Failing;
 use crate::runtime::engine::Runtime;
-use crate::runtime::health::Failing;
 
 /// Starts the supervisor of a runtime. It stops when the runtime is freed.
 pub fn start(runtime: &Runtime) -> anyhow::Result<()> {

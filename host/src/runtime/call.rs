@@ -1,279 +1,25 @@
 //! The call lifetime: one store, one fresh instance and one database
 //! transaction per module call, under the deployment's deadline and memory
 //! limit. A trap, a timeout or running out of memory ends that call only.
+//! The call records its outcome in its deployment's health and, if that
+//! judges the deployment unhealthy, reports it to the runtime's supervisor:
+//! a call never changes a slot itself.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, Store, Trap};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::{Store, Trap};
 
-use crate::runtime::bindings::{IssueCode, Outcome};
+use crate::runtime::bindings::Outcome;
+use crate::runtime::call_error::CallError;
+use crate::runtime::call_state::{Access, CallContext, CallState, now_ms};
 use crate::runtime::deployment::Deployment;
-use crate::runtime::engine::Runtime;
+use crate::runtime::engine::{Failing, Runtime};
 use crate::runtime::function_slot::Route;
 use crate::runtime::module_log::ModuleLog;
+use crate::runtime::transaction::Tx;
 use crate::runtime::trial::{Comparable, essence};
 use crate::store::records::PooledConnection;
-
-/// Who is calling, for which organisation, and when.
-#[derive(Debug, Clone)]
-pub struct CallContext {
-    /// The organisation's ODS code; every record the call touches is its.
-    pub organisation: String,
-    /// The caller's user id, recorded as requester and in the audit trail.
-    pub user: String,
-    /// A label for the caller, e.g. the clinician's name.
-    pub user_display: Option<String>,
-    /// The time the module sees as now, in milliseconds since the epoch.
-    pub now: i64,
-}
-
-impl CallContext {
-    /// A context for an organisation and user at the current time.
-    pub fn new(organisation: impl Into<String>, user: impl Into<String>) -> Self {
-        CallContext {
-            organisation: organisation.into(),
-            user: user.into(),
-            user_display: None,
-            now: now_ms(),
-        }
-    }
-}
-
-/// The current wall-clock time in milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
-/// Whether a call may change the records. A read call's transaction is
-/// always rolled back, whatever the module does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Reads only.
-    Read,
-    /// Reads and writes; committed only when the call succeeds.
-    Write,
-}
-
-/// Why a module call did not produce a result.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    /// The module refused the request, with its reasons (FHIR OperationOutcome).
-    #[error("{}", .0.diagnostics())]
-    Refused(Outcome),
-    /// The module ran past its deadline and was stopped.
-    #[error("module {module} did not answer within {deadline_ms} ms and was stopped")]
-    Timeout {
-        /// The module, `supplier/name@version`.
-        module: String,
-        /// The deadline it ran past.
-        deadline_ms: u64,
-    },
-    /// The module tried to use more memory than its limit.
-    #[error(
-        "module {module} tried to use more than its memory limit of {limit_bytes} bytes and was stopped"
-    )]
-    OutOfMemory {
-        /// The module.
-        module: String,
-        /// Its memory limit.
-        limit_bytes: usize,
-    },
-    /// The module trapped (crashed).
-    #[error("module {module} failed: {message}")]
-    Trapped {
-        /// The module.
-        module: String,
-        /// What the trap said.
-        message: String,
-    },
-    /// The organisation has no module deployed for the function.
-    #[error(
-        "organisation {organisation} has no {function} module deployed: deploy one to its {function} slot"
-    )]
-    NoModule {
-        /// The organisation.
-        organisation: String,
-        /// The care function.
-        function: &'static str,
-    },
-    /// The host could not run the call: no instance available, or the store
-    /// failed.
-    #[error("the host could not run the call: {0:#}")]
-    Host(anyhow::Error),
-}
-
-impl CallError {
-    /// Whether the module itself failed (trap, timeout, memory), as opposed to
-    /// refusing the request or the host failing.
-    pub fn is_module_failure(&self) -> bool {
-        matches!(
-            self,
-            CallError::Timeout { .. } | CallError::OutOfMemory { .. } | CallError::Trapped { .. }
-        )
-    }
-
-    /// The outcome's issue code for a refusal, or `None` for failures.
-    pub fn refusal_code(&self) -> Option<IssueCode> {
-        match self {
-            CallError::Refused(outcome) => Some(outcome.code()),
-            _ => None,
-        }
-    }
-}
-
-/// Per-call state: what every host interface needs during one call.
-pub struct CallState {
-    /// Who, for whom, when.
-    pub ctx: CallContext,
-    /// The call's database connection, inside the call's transaction.
-    pub db: PooledConnection,
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limiter: MemoryLimiter,
-}
-
-impl CallState {
-    /// The state of one call of a deployment: its WASI context (what the
-    /// grants open, stderr to the log, from `interfaces::wasi::context`) and
-    /// its memory limit.
-    pub fn new(
-        ctx: CallContext,
-        db: PooledConnection,
-        deployment: &Deployment,
-        wasi: WasiCtx,
-    ) -> CallState {
-        CallState {
-            ctx,
-            db,
-            wasi,
-            table: ResourceTable::new(),
-            limiter: MemoryLimiter {
-                limit_bytes: deployment.limits.memory_bytes,
-                denied: false,
-            },
-        }
-    }
-
-    /// A store for this state, with its memory limiter and deadline set.
-    pub fn into_store(self, runtime: &Runtime, deadline: std::time::Duration) -> Store<CallState> {
-        let mut store = Store::new(runtime.engine(), self);
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(runtime.deadline_ticks(deadline));
-        store
-    }
-}
-
-impl WasiView for CallState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// Enforces a deployment's memory limit and remembers whether it refused to
-/// grow, so an allocation failure is reported as running out of memory.
-struct MemoryLimiter {
-    limit_bytes: usize,
-    denied: bool,
-}
-
-impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.limit_bytes {
-            self.denied = true;
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
-    }
-}
-
-/// Where a call's changes go.
-#[derive(Clone, Default)]
-pub enum Tx {
-    /// Its own transaction: a write call's is committed if the module
-    /// returns `Ok`; a read call's is always rolled back.
-    #[default]
-    Own,
-    /// A scratch transaction shared by a series of calls and rolled back at
-    /// its end: readiness checks against the organisation's real records.
-    Scratch(Arc<Scratch>),
-}
-
-/// A transaction on the records that is never committed: calls made in it
-/// see the organisation's records and each other's changes, and everything
-/// is rolled back when it is dropped.
-pub struct Scratch {
-    db: std::sync::Mutex<Option<PooledConnection>>,
-    ends: Instant,
-}
-
-impl Scratch {
-    /// Begins a scratch transaction. It holds the store's write lock until
-    /// dropped, so every call in it shares `budget`: each call's deadline is
-    /// its deployment's, cut to what is left of the budget.
-    pub fn begin(runtime: &Runtime, budget: Duration) -> anyhow::Result<Arc<Scratch>> {
-        let db = runtime.records().connection()?;
-        db.execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| anyhow::Error::new(e).context("cannot begin a scratch transaction"))?;
-        Ok(Arc::new(Scratch {
-            db: std::sync::Mutex::new(Some(db)),
-            ends: Instant::now() + budget,
-        }))
-    }
-
-    /// What is left of the budget (at least a millisecond).
-    fn remaining(&self) -> Duration {
-        self.ends
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1))
-    }
-
-    fn take(&self) -> Result<PooledConnection, CallError> {
-        self.db
-            .lock()
-            .ok()
-            .and_then(|mut db| db.take())
-            .ok_or_else(|| CallError::Host(anyhow::anyhow!("the scratch transaction is busy")))
-    }
-
-    fn put_back(&self, db: PooledConnection) {
-        if let Ok(mut slot) = self.db.lock() {
-            *slot = Some(db);
-        }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Some(db) = self.db.get_mut().ok().and_then(|db| db.take())
-            && let Err(e) = db.execute_batch("ROLLBACK")
-        {
-            tracing::error!(error = %e, "cannot roll back a scratch transaction");
-        }
-    }
-}
 
 /// Who calls which module, and where the changes go: what a typed module
 /// API (`Booking`, `Ordering`) holds.
@@ -536,8 +282,8 @@ fn run<P, R>(
         Ok(wasi) => wasi,
         Err(e) => return (Err(CallError::Host(e)), db),
     };
-    let state = CallState::new(ctx.clone(), db, deployment, wasi);
-    let mut store = state.into_store(runtime, deadline);
+    let state = CallState::new(ctx.clone(), db, deployment.limits.memory_bytes, wasi);
+    let mut store = state.into_store(runtime.engine(), runtime.deadline_ticks(deadline));
     let result =
         instantiate(deployment, &mut store).and_then(|instance| call(&instance, &mut store));
     log.finish();
@@ -551,7 +297,7 @@ fn run<P, R>(
             &module,
             deployment,
             deadline,
-            state.limiter.denied,
+            state.memory_denied(),
         )),
     };
     let elapsed = started.elapsed();
@@ -584,7 +330,7 @@ fn run<P, R>(
         .health
         .record(failed, &ctx.user, runtime.rollback_policy())
     {
-        runtime.report_failing(crate::runtime::health::Failing {
+        runtime.report_failing(Failing {
             org: ctx.organisation.clone(),
             deployment: deployment.clone(),
             reason,

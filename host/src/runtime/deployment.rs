@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::runtime::bindings::{prescribing, scheduling};
-use crate::runtime::call::CallState;
+use crate::runtime::call_state::CallState;
 use crate::runtime::module::{LoadError, Module};
 use crate::runtime::standard::Standard;
 
@@ -41,6 +41,18 @@ mod millis {
     }
 }
 
+/// Grants a module's manifest requests. The operator decides what is
+/// given: a deployment gets what both the manifest requests and the
+/// operator allows.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestedGrants {
+    /// Read-only directories of reference data, by the path the module sees
+    /// (e.g. `/reference`), with why.
+    #[serde(default)]
+    pub directories: std::collections::BTreeMap<String, String>,
+}
+
 /// What a deployment grants a module beyond the standard's host interfaces.
 /// Nothing by default: no filesystem, network, environment or stdin. The
 /// only grant there is: read-only directories of reference data (a
@@ -57,7 +69,7 @@ pub struct Grants {
 impl Grants {
     /// What both allow: the operator's grants restricted to the guest paths
     /// a manifest requests.
-    pub fn restricted_to(&self, requested: &crate::lifecycle::package::RequestedGrants) -> Grants {
+    pub fn restricted_to(&self, requested: &RequestedGrants) -> Grants {
         Grants {
             directories: self
                 .directories

@@ -14,10 +14,10 @@ use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::runtime::artifact_cache::{ArtifactCache, Origin};
-use crate::runtime::call::CallState;
+use crate::runtime::call_state::CallState;
 use crate::runtime::deployment::{Deployment, Grants, Limits};
-use crate::runtime::function_slot::Slots;
-use crate::runtime::health::{Failing, RollbackPolicy};
+use crate::runtime::function_slot::FunctionSlots;
+use crate::runtime::health::RollbackPolicy;
 use crate::runtime::metrics::Metrics;
 use crate::runtime::module::{LoadError, Module, ModuleId};
 use crate::store::records::RecordStore;
@@ -27,6 +27,17 @@ const KEPT_MODULES: usize = 16;
 
 /// How often the epoch advances: the granularity of call deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// A deployment judged unhealthy, as a call reports it to the lifecycle's
+/// supervisor: the call itself never acts on it.
+pub struct Failing {
+    /// The organisation whose slot the deployment serves.
+    pub org: String,
+    /// The deployment.
+    pub deployment: Arc<Deployment>,
+    /// Why it was judged unhealthy.
+    pub reason: String,
+}
 
 /// Settings of the engine and runtime.
 #[derive(Debug, Clone)]
@@ -69,7 +80,7 @@ struct Inner {
     linker: Linker<CallState>,
     records: RecordStore,
     audit: crate::store::audit::Trail,
-    slots: Slots,
+    slots: FunctionSlots,
     metrics: Metrics,
     cache: Option<ArtifactCache>,
     loaded: Mutex<VecDeque<Arc<Module>>>,
@@ -115,7 +126,7 @@ impl Runtime {
                     .audit
                     .clone()
                     .unwrap_or_else(crate::store::audit::Trail::ephemeral),
-                slots: Slots::default(),
+                slots: FunctionSlots::default(),
                 metrics: Metrics::default(),
                 cache,
                 loaded: Mutex::new(VecDeque::new()),
@@ -147,7 +158,7 @@ impl Runtime {
     }
 
     /// The organisations' slots.
-    pub fn slots(&self) -> &Slots {
+    pub fn slots(&self) -> &FunctionSlots {
         &self.inner.slots
     }
 

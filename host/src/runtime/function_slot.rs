@@ -1,4 +1,6 @@
-//! Slots: one care function of one organisation, pointing at its active
+//! Function slots: one care function of one organisation (the design's
+//! "slot"; called a function slot in code, so it is never confused with a
+//! bookable time slot), pointing at its active
 //! deployment. A call loads the pointer once (no lock) and keeps that
 //! deployment to the end, so a swap never disturbs a call in flight; every
 //! later call sees the new deployment.
@@ -8,14 +10,13 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
-use crate::runtime::call::{CallContext, CallError};
 use crate::runtime::deployment::Deployment;
 use crate::runtime::module::LoadError;
 use crate::runtime::standard::{Standard, WorldMismatch};
 use crate::runtime::trial::{Trial, TrialMode};
 
 /// One care function of one organisation.
-pub struct Slot {
+pub struct FunctionSlot {
     /// The organisation's ODS code.
     pub organisation: String,
     /// The standard it serves.
@@ -39,7 +40,7 @@ pub struct Route {
     pub shadow: Option<Arc<Trial>>,
 }
 
-impl Slot {
+impl FunctionSlot {
     /// The active deployment.
     pub fn active(&self) -> Arc<Deployment> {
         self.active.load_full()
@@ -137,12 +138,12 @@ impl Slot {
 
 /// Every organisation's slots.
 #[derive(Default)]
-pub struct Slots {
-    slots: RwLock<HashMap<(String, Standard), Arc<Slot>>>,
+pub struct FunctionSlots {
+    slots: RwLock<HashMap<(String, Standard), Arc<FunctionSlot>>>,
     changes: Mutex<()>,
 }
 
-impl Slots {
+impl FunctionSlots {
     /// Holds off every other change to slots (deploy, roll back, start,
     /// promote or end a trial) until the guard is dropped, so a check and the
     /// change it allows happen as one. Calls are never held up by it.
@@ -151,13 +152,13 @@ impl Slots {
     }
 
     /// The slot of an organisation's care function, if it has one.
-    pub fn get(&self, organisation: &str, standard: Standard) -> Option<Arc<Slot>> {
+    pub fn get(&self, organisation: &str, standard: Standard) -> Option<Arc<FunctionSlot>> {
         let slots = self.slots.read().ok()?;
         slots.get(&(organisation.to_string(), standard)).cloned()
     }
 
     /// Every slot, sorted by organisation and function.
-    pub fn all(&self) -> Vec<Arc<Slot>> {
+    pub fn all(&self) -> Vec<Arc<FunctionSlot>> {
         let mut all: Vec<_> = self
             .slots
             .read()
@@ -175,7 +176,7 @@ impl Slots {
         &self,
         organisation: &str,
         deployment: Arc<Deployment>,
-    ) -> Result<Arc<Slot>, LoadError> {
+    ) -> Result<Arc<FunctionSlot>, LoadError> {
         let standard = deployment.module.standard;
         if let Some(slot) = self.get(organisation, standard) {
             slot.swap(deployment)?;
@@ -190,7 +191,7 @@ impl Slots {
             .or_insert_with(|| {
                 tracing::info!(org = organisation, slot = standard.function(),
                     module = %deployment.module.label, "slot created");
-                Arc::new(Slot {
+                Arc::new(FunctionSlot {
                     organisation: organisation.to_string(),
                     standard,
                     active: ArcSwap::new(deployment.clone()),
@@ -218,54 +219,4 @@ pub enum RouteKey {
     Appointment(String),
     /// The patient of a medication request, looked up in the records.
     MedicationRequest(String),
-}
-
-impl crate::runtime::engine::Runtime {
-    /// The active deployment of an organisation's slot.
-    pub fn active(
-        &self,
-        organisation: &str,
-        standard: Standard,
-    ) -> Result<Arc<Deployment>, CallError> {
-        self.slot(organisation, standard).map(|slot| slot.active())
-    }
-
-    /// An organisation's slot.
-    pub fn slot(&self, organisation: &str, standard: Standard) -> Result<Arc<Slot>, CallError> {
-        self.slots()
-            .get(organisation, standard)
-            .ok_or_else(|| CallError::NoModule {
-                organisation: organisation.to_string(),
-                function: standard.function(),
-            })
-    }
-
-    /// Where a call in `ctx` to an organisation's slot goes.
-    pub fn route(
-        &self,
-        ctx: &CallContext,
-        standard: Standard,
-        key: &RouteKey,
-    ) -> Result<Route, CallError> {
-        let slot = self.slot(&ctx.organisation, standard)?;
-        Ok(slot.route(|| self.patient_of(ctx, key)))
-    }
-
-    fn patient_of(&self, ctx: &CallContext, key: &RouteKey) -> Option<String> {
-        let lookup = |id: &str, table: &str| {
-            let conn = self.records().connection().ok()?;
-            conn.query_row(
-                &format!("SELECT patient FROM {table} WHERE org = ?1 AND id = ?2"),
-                (&ctx.organisation, id),
-                |r| r.get::<_, String>(0),
-            )
-            .ok()
-        };
-        match key {
-            RouteKey::Caller => Some(ctx.user.clone()),
-            RouteKey::Patient(nhs) => Some(nhs.clone()),
-            RouteKey::Appointment(id) => lookup(id, "appointments"),
-            RouteKey::MedicationRequest(id) => lookup(id, "medication_requests"),
-        }
-    }
 }

@@ -86,17 +86,6 @@ struct Outcome {
     caller: u64,
 }
 
-/// A deployment judged unhealthy, as a call reports it to the lifecycle's
-/// supervisor: the call itself never acts on it.
-pub struct Failing {
-    /// The organisation whose slot the deployment serves.
-    pub org: String,
-    /// The deployment.
-    pub deployment: std::sync::Arc<crate::runtime::deployment::Deployment>,
-    /// Why it was judged unhealthy.
-    pub reason: String,
-}
-
 /// The recent outcomes of one deployment's calls.
 #[derive(Default)]
 pub struct Health {

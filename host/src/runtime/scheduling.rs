@@ -1,20 +1,23 @@
 //! Calling a scheduling module: one typed method per function of
 //! `care:scheduling/booking`, each a fresh instance under the slot's active
-//! deployment.
+//! deployment (see [`super::client`]); and how a shadow compares two
+//! scheduling modules' answers.
 
 use std::sync::Arc;
 
 use wasmtime::Store;
 
-use crate::runtime::bindings::Outcome;
-use crate::runtime::bindings::scheduling::exports::care::scheduling::booking::Guest;
-use crate::runtime::call::{
-    Access, AuditOnCommit, CallContext, CallError, CallState, Caller, Recorded, Scratch, Tx, invoke,
-};
+use crate::runtime::bindings::scheduling::SchedulingProvider;
+use crate::runtime::call::Recorded;
+use crate::runtime::call_error::CallError;
+use crate::runtime::call_state::{Access, CallContext, CallState};
+use crate::runtime::client::{Client, Provider};
+use crate::runtime::codes::Code;
 use crate::runtime::deployment::{Deployment, Pre};
 use crate::runtime::engine::Runtime;
-use crate::runtime::function_slot::{Route, RouteKey};
+use crate::runtime::function_slot::RouteKey;
 use crate::runtime::standard::Standard;
+use crate::runtime::transaction::Scratch;
 use crate::runtime::trial::Comparable;
 
 pub use crate::runtime::bindings::scheduling::care::scheduling::records::{
@@ -24,10 +27,29 @@ pub use crate::runtime::bindings::scheduling::exports::care::scheduling::booking
     Amendment, BookingRequest, SlotSearch,
 };
 
-/// A scheduling module, bound to one caller's context.
-pub struct Booking {
-    caller: Caller,
+/// The scheduling standard, as the runtime calls it.
+pub enum SchedulingModule {}
+
+impl Provider for SchedulingModule {
+    const STANDARD: Standard = Standard::Scheduling;
+    type Instance = SchedulingProvider;
+
+    fn instantiate(
+        deployment: &Deployment,
+        store: &mut Store<CallState>,
+    ) -> wasmtime::Result<SchedulingProvider> {
+        match &deployment.pre {
+            Pre::Scheduling(pre) => pre.instantiate(store),
+            _ => Err(wasmtime::Error::msg(format!(
+                "{} is not a scheduling module",
+                deployment.module.label
+            ))),
+        }
+    }
 }
+
+/// A scheduling module, bound to one caller's context.
+pub type Booking = Client<SchedulingModule>;
 
 impl Runtime {
     /// The organisation's scheduling module for calls in `ctx` by the caller.
@@ -38,16 +60,7 @@ impl Runtime {
     /// The organisation's scheduling module for calls about `key`'s patient:
     /// the active deployment, or a canary if the patient is in its share.
     pub fn booking_for(&self, ctx: CallContext, key: RouteKey) -> Result<Booking, CallError> {
-        let route = self.route(&ctx, Standard::Scheduling, &key)?;
-        Ok(Booking {
-            caller: Caller {
-                runtime: self.clone(),
-                route,
-                ctx,
-                tx: Tx::Own,
-                audit: None,
-            },
-        })
+        self.client(ctx, key)
     }
 
     /// A deployment's scheduling functions, called in a scratch transaction
@@ -58,71 +71,30 @@ impl Runtime {
         deployment: Arc<Deployment>,
         scratch: Arc<Scratch>,
     ) -> Booking {
-        Booking {
-            caller: Caller {
-                runtime: self.clone(),
-                route: Route {
-                    deployment,
-                    shadow: None,
-                },
-                ctx,
-                tx: Tx::Scratch(scratch),
-                audit: None,
-            },
-        }
+        self.client_in_scratch(ctx, deployment, scratch)
     }
 }
 
 impl Booking {
-    /// The deployment the calls go to.
-    pub fn deployment(&self) -> &Arc<Deployment> {
-        &self.caller.route.deployment
-    }
-
-    /// The same module, its write calls committing `audit` with their
-    /// changes.
-    pub fn audited(mut self, audit: Arc<AuditOnCommit>) -> Self {
-        self.caller.audit = Some(audit);
-        self
-    }
-
-    fn invoke<R: Comparable + Recorded>(
-        &self,
-        function: &'static str,
-        access: Access,
-        call: impl Fn(&Guest, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
-    ) -> Result<R, CallError> {
-        invoke(
-            &self.caller,
-            function,
-            access,
-            |deployment, store| match &deployment.pre {
-                Pre::Scheduling(pre) => pre.instantiate(store),
-                _ => Err(wasmtime::Error::msg(format!(
-                    "{} is not a scheduling module",
-                    deployment.module.label
-                ))),
-            },
-            |provider, store| call(provider.care_scheduling_booking(), store),
-        )
-    }
-
     /// Free slots the module's policy offers.
     pub fn find_free_slots(&self, search: &SlotSearch) -> Result<Vec<Slot>, CallError> {
-        self.invoke("find-free-slots", Access::Read, |g, s| {
-            g.call_find_free_slots(s, search)
+        self.invoke("find-free-slots", Access::Read, |p, s| {
+            p.care_scheduling_booking().call_find_free_slots(s, search)
         })
     }
 
     /// Books a slot.
     pub fn book(&self, request: &BookingRequest) -> Result<Appointment, CallError> {
-        self.invoke("book", Access::Write, |g, s| g.call_book(s, request))
+        self.invoke("book", Access::Write, |p, s| {
+            p.care_scheduling_booking().call_book(s, request)
+        })
     }
 
     /// Cancels an appointment.
     pub fn cancel(&self, appointment_id: &str, reason: &str) -> Result<Appointment, CallError> {
-        self.invoke("cancel", Access::Write, |g, s| {
-            g.call_cancel(s, appointment_id, reason)
+        self.invoke("cancel", Access::Write, |p, s| {
+            p.care_scheduling_booking()
+                .call_cancel(s, appointment_id, reason)
         })
     }
 
@@ -132,14 +104,17 @@ impl Booking {
         appointment_id: &str,
         amendment: &Amendment,
     ) -> Result<Appointment, CallError> {
-        self.invoke("amend", Access::Write, |g, s| {
-            g.call_amend(s, appointment_id, amendment)
+        self.invoke("amend", Access::Write, |p, s| {
+            p.care_scheduling_booking()
+                .call_amend(s, appointment_id, amendment)
         })
     }
 
     /// Reads an appointment.
     pub fn read(&self, appointment_id: &str) -> Result<Appointment, CallError> {
-        self.invoke("read", Access::Read, |g, s| g.call_read(s, appointment_id))
+        self.invoke("read", Access::Read, |p, s| {
+            p.care_scheduling_booking().call_read(s, appointment_id)
+        })
     }
 
     /// A patient's appointments.
@@ -147,9 +122,33 @@ impl Booking {
         &self,
         patient: &String,
     ) -> Result<Vec<Appointment>, CallError> {
-        self.invoke("appointments-for-patient", Access::Read, |g, s| {
-            g.call_appointments_for_patient(s, patient)
+        self.invoke("appointments-for-patient", Access::Read, |p, s| {
+            p.care_scheduling_booking()
+                .call_appointments_for_patient(s, patient)
         })
+    }
+}
+
+/// A shadow compares slots by id: what a patient would be offered.
+impl Comparable for Slot {
+    fn essence(&self) -> String {
+        format!("slot {}", self.id)
+    }
+}
+
+/// A shadow compares appointments by what a patient or the practice would
+/// notice: the slot, patient, status, version and texts.
+impl Comparable for Appointment {
+    fn essence(&self) -> String {
+        format!(
+            "appointment in slot {} for {}: {}, version {}, description {:?}, comment {:?}",
+            self.slot_id,
+            self.patient,
+            self.status.code(),
+            self.version,
+            self.description,
+            self.comment
+        )
     }
 }
 

@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::runtime::call::{CallError, now_ms};
+use crate::runtime::call_error::CallError;
+use crate::runtime::call_state::now_ms;
 use crate::runtime::deployment::Deployment;
 
 /// How a candidate is tried.
@@ -227,66 +228,10 @@ impl ShadowReport {
     }
 }
 
-mod essences {
-    use super::Comparable;
-    use crate::runtime::codes::Code;
-    use crate::runtime::prescribing::{Card, Issued, MedicationRequest};
-    use crate::runtime::scheduling::{Appointment, Slot};
-
-    impl<T: Comparable> Comparable for Vec<T> {
-        fn essence(&self) -> String {
-            let items: Vec<String> = self.iter().map(Comparable::essence).collect();
-            format!("[{}]", items.join(", "))
-        }
-    }
-
-    impl Comparable for Slot {
-        fn essence(&self) -> String {
-            format!("slot {}", self.id)
-        }
-    }
-
-    impl Comparable for Appointment {
-        fn essence(&self) -> String {
-            format!(
-                "appointment in slot {} for {}: {}, version {}, description {:?}, comment {:?}",
-                self.slot_id,
-                self.patient,
-                self.status.code(),
-                self.version,
-                self.description,
-                self.comment
-            )
-        }
-    }
-
-    impl Comparable for Card {
-        fn essence(&self) -> String {
-            format!("{} {} card", self.indicator.code(), self.category.code())
-        }
-    }
-
-    impl Comparable for MedicationRequest {
-        fn essence(&self) -> String {
-            format!(
-                "{} for {}: {} {}, version {}",
-                self.medication.code,
-                self.patient,
-                self.status.code(),
-                self.intent.code(),
-                self.version
-            )
-        }
-    }
-
-    impl Comparable for Issued {
-        fn essence(&self) -> String {
-            format!(
-                "issued {} with {}",
-                self.request.essence(),
-                self.cards.essence()
-            )
-        }
+impl<T: Comparable> Comparable for Vec<T> {
+    fn essence(&self) -> String {
+        let items: Vec<String> = self.iter().map(Comparable::essence).collect();
+        format!("[{}]", items.join(", "))
     }
 }
 

@@ -175,7 +175,7 @@ pub fn ensure_private_file(path: &Path) -> anyhow::Result<bool> {
 /// temporary file beside it, renamed into place, so a reader never sees half
 /// of it. On failure the temporary file is removed.
 pub fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", crate::store::records::new_id()));
+    let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -285,8 +285,7 @@ mod tests {
 
     impl TempDir {
         fn new() -> TempDir {
-            let dir = std::env::temp_dir()
-                .join(format!("private-files-{}", crate::store::records::new_id()));
+            let dir = std::env::temp_dir().join(format!("private-files-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&dir).expect("temp dir");
             TempDir(dir)
         }

@@ -4,7 +4,7 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::runtime::bindings::scheduling::care::types::context;
-use crate::runtime::call::CallState;
+use crate::runtime::call_state::CallState;
 
 /// Links `care:types/context`.
 pub fn add_to_linker(linker: &mut Linker<CallState>) -> anyhow::Result<()> {

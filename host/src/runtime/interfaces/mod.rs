@@ -11,7 +11,7 @@ pub mod wasi;
 
 use wasmtime::component::Linker;
 
-use crate::runtime::call::CallState;
+use crate::runtime::call_state::CallState;
 
 /// Adds every host interface to the engine's linker.
 pub fn add_to_linker(linker: &mut Linker<CallState>) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@ use rusqlite::OptionalExtension;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::runtime::bindings::scheduling::care::types::patients::{self, Patient};
-use crate::runtime::call::CallState;
+use crate::runtime::call_state::CallState;
 use crate::runtime::interfaces::fault;
 
 /// Links `care:types/patients`.

@@ -9,7 +9,7 @@ use crate::runtime::bindings::prescribing::care::prescribing::records::{
     self, Allergy, Criticality, Dosage, MedicationRequest, NewRequest, RequestIntent, RequestStatus,
 };
 use crate::runtime::bindings::{Coding, IssueCode, Outcome, Reference};
-use crate::runtime::call::CallState;
+use crate::runtime::call_state::CallState;
 use crate::runtime::codes::Code;
 use crate::runtime::interfaces::{MAX_PATIENT_ROWS_READ, fault, patients};
 use crate::store::records::new_id;

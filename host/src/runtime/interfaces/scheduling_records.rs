@@ -11,7 +11,7 @@ use crate::runtime::bindings::scheduling::care::scheduling::records::{
     SlotQuery, SlotStatus,
 };
 use crate::runtime::bindings::{Coding, IssueCode, Outcome, Period, Reference};
-use crate::runtime::call::CallState;
+use crate::runtime::call_state::CallState;
 use crate::runtime::codes::Code;
 use crate::runtime::interfaces::{
     MAX_PATIENT_ROWS_READ, MAX_SLOTS_READ, fault, is_unique_violation, patients,

@@ -8,7 +8,7 @@
 use wasmtime::component::Linker;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
-use crate::runtime::call::CallState;
+use crate::runtime::call_state::CallState;
 use crate::runtime::deployment::Grants;
 use crate::runtime::module_log::ModuleLog;
 

@@ -9,7 +9,8 @@
 //! cephalosporins; NSAIDs are contraindicated after hypersensitivity to
 //! aspirin or any other NSAID.
 
-use super::assessment::{Level, lower};
+use super::level::Level;
+use super::medicines::lower;
 use super::medicines::{CLARITHROMYCIN, Class, Medicine, PARACETAMOL, find};
 
 /// A recorded-allergy code and the classes it rules out.

@@ -19,30 +19,10 @@ use std::cmp::Reverse;
 
 use super::allergies::{allergy_alternative, allergy_level, allergy_source, cross_reactions};
 use super::interactions::interaction_between;
+use super::level::Level;
+use super::medicines::lower;
 use super::medicines::{Class, MEDICINES, Medicine, dose_source_url, find};
 use super::sources::{BNF, BNF_SUMMARIES};
-
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// For information; nothing needs to change.
-    Info,
-    /// Think again: the prescription may need changing or monitoring.
-    Warning,
-    /// Do not issue as it stands.
-    Critical,
-}
-
-impl Level {
-    /// 0 for Info, 1 for Warning, 2 for Critical: higher is more severe.
-    pub fn rank(self) -> u8 {
-        match self {
-            Level::Info => 0,
-            Level::Warning => 1,
-            Level::Critical => 2,
-        }
-    }
-}
 
 /// What a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,11 +154,6 @@ fn amount(x: f64) -> String {
     }
     let text = format!("{x:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-/// A medicine's name inside a sentence: "ibuprofen".
-pub(super) fn lower(name: &str) -> String {
-    name.to_lowercase()
 }
 
 /// Milligrams per `unit`, or None when the unit is not a mass checked here.

@@ -9,7 +9,7 @@
 //! 2012;19(5):735–43, doi:10.1136/amiajnl-2011-000612); each pair names its
 //! own in [`Interaction::source_label`] and [`Interaction::source_url`].
 
-use super::assessment::Level;
+use super::level::Level;
 use super::medicines::{
     ASPIRIN, ATAZANAVIR, ATORVASTATIN, CIPROFLOXACIN, CLARITHROMYCIN, Class, ERYTHROMYCIN,
     Medicine, PARACETAMOL, SIMVASTATIN, TIZANIDINE, TRAMADOL, WARFARIN,

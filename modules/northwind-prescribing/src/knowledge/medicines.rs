@@ -500,6 +500,11 @@ pub fn sctid_is_valid(code: &str) -> bool {
     patchbay_sdk::coding::check_sctid(code).is_ok()
 }
 
+/// A medicine's name inside a sentence: "ibuprofen".
+pub(super) fn lower(name: &str) -> String {
+    name.to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@
 //!   [`interactions()`]).
 //! * `allergies.rs`: the recorded-allergy codes and the cross-sensitivity
 //!   between classes ([`AllergyRule`], [`allergy_rules()`]).
+//! * `level.rs`: how serious a finding is ([`Level`]).
 //! * `sources.rs`: the source links that several of the above cite.
 //! * `assessment.rs`: the checks: a [`Draft`], the patient's [`Current`]
 //!   prescriptions and [`RecordedAllergy`]s in, [`Finding`]s out
@@ -29,12 +30,14 @@
 mod allergies;
 mod assessment;
 mod interactions;
+mod level;
 mod medicines;
 mod sources;
 
 pub use allergies::{AllergyRule, allergy_rules};
-pub use assessment::{Category, Current, Draft, Finding, Level, RecordedAllergy, Suggest, assess};
+pub use assessment::{Category, Current, Draft, Finding, RecordedAllergy, Suggest, assess};
 pub use interactions::{Agent, Interaction, interactions};
+pub use level::Level;
 pub use medicines::{Class, Medicine, dose_source_url, find, medicines, sctid_is_valid};
 
 #[cfg(test)]

@@ -1,0 +1,112 @@
+//! An error answer: an HTTP status and a FHIR OperationOutcome that says
+//! what is wrong and what to do, from every kind of failure the API meets.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::api::fhir::{self, Invalid};
+use crate::api::identity::AuthError;
+use crate::runtime::bindings::IssueCode;
+use crate::runtime::call_error::CallError;
+
+/// An error answer: an HTTP status and an OperationOutcome.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The status.
+    pub status: StatusCode,
+    /// The OperationOutcome.
+    pub body: Value,
+    /// For the audit trail: a short outcome label.
+    pub label: String,
+}
+
+impl ApiError {
+    /// An error with one issue.
+    pub fn new(status: StatusCode, code: IssueCode, diagnostics: impl Into<String>) -> ApiError {
+        let diagnostics = diagnostics.into();
+        ApiError {
+            status,
+            body: fhir::error_outcome(code, &diagnostics, None),
+            label: format!("{}: {diagnostics}", status.as_u16()),
+        }
+    }
+
+    /// 403: the caller may not do this.
+    pub fn forbidden(diagnostics: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::FORBIDDEN, IssueCode::Forbidden, diagnostics)
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body: fhir::error_outcome(IssueCode::Invalid, &e.message, e.expression.as_deref()),
+            label: format!("400: {}", e.message),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> ApiError {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            IssueCode::Forbidden,
+            e.to_string(),
+        )
+    }
+}
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> ApiError {
+        let status = match &e {
+            CallError::Refused(outcome) => match outcome.code() {
+                IssueCode::Invalid
+                | IssueCode::Required
+                | IssueCode::Value
+                | IssueCode::TooLong => StatusCode::BAD_REQUEST,
+                IssueCode::NotFound => StatusCode::NOT_FOUND,
+                IssueCode::Conflict | IssueCode::Duplicate => StatusCode::CONFLICT,
+                IssueCode::BusinessRule | IssueCode::Processing => StatusCode::UNPROCESSABLE_ENTITY,
+                IssueCode::Forbidden => StatusCode::FORBIDDEN,
+                IssueCode::NotSupported => StatusCode::BAD_REQUEST,
+                IssueCode::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+                IssueCode::Exception => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            CallError::Timeout { .. }
+            | CallError::OutOfMemory { .. }
+            | CallError::Trapped { .. }
+            | CallError::NoModule { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            CallError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let body = match &e {
+            CallError::Refused(outcome) => fhir::operation_outcome(outcome),
+            CallError::Timeout { .. } => {
+                fhir::error_outcome(IssueCode::Timeout, &e.to_string(), None)
+            }
+            other => fhir::error_outcome(
+                IssueCode::Exception,
+                &format!("{other}: try again shortly"),
+                None,
+            ),
+        };
+        ApiError {
+            status,
+            body,
+            label: format!("{}: {e}", status.as_u16()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, fhir::fhir_json(self.body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
