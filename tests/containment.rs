@@ -147,6 +147,8 @@ fn modules_get_no_files_environment_or_network() {
             assert!(report.contains("dir=denied"), "{report}");
             assert!(report.contains("env=0"), "{report}");
             assert!(report.contains("net=denied"), "{report}");
+            assert!(report.contains("udp=denied"), "{report}");
+            assert!(report.contains("args=0"), "{report}");
             assert!(
                 report.contains("reference=denied"),
                 "nothing granted: {report}"
@@ -154,6 +156,59 @@ fn modules_get_no_files_environment_or_network() {
         }
         other => panic!("expected the probe's report, got {other:?}"),
     }
+}
+
+/// Modules that fight back: each is stopped, reported with what it did,
+/// counted in the metrics, and the other practice serves throughout.
+#[test]
+fn recursion_host_loops_and_enormous_answers_are_contained() {
+    let h = harness();
+    std::thread::scope(|scope| {
+        let attacks = scope.spawn(|| {
+            [
+                ("recurse", "trap"),
+                ("host-loop", "timeout"),
+                ("huge-list", "oversized"),
+                ("huge-string", "out-of-memory"),
+            ]
+            .map(|(schedule, expected)| (schedule, expected, search(&h, OTHER_ORG, schedule)))
+        });
+        // The other practice books while the attacks run.
+        let api = h.runtime.booking(h.ctx(ORG)).expect("module");
+        for patient in PATIENTS.iter().take(3) {
+            let slot = api.find_free_slots(&h.week()).expect("search")[0].clone();
+            api.book(&booking(&slot.id, patient.nhs_number))
+                .expect("book during the attacks");
+        }
+        for (schedule, expected, result) in attacks.join().expect("thread") {
+            let outcome = match &result {
+                // Rust's stack lives in linear memory: running out of it
+                // is an out-of-bounds access, a trap.
+                Err(CallError::Trapped { message, .. }) => {
+                    assert!(message.contains("out of bounds"), "{schedule}: {message}");
+                    "trap"
+                }
+                Err(CallError::Timeout { deadline_ms, .. }) => {
+                    assert_eq!(*deadline_ms, 200);
+                    "timeout"
+                }
+                Err(CallError::Oversized { items, limit, .. }) => {
+                    assert_eq!((*items, *limit), (50_000, 2_000));
+                    "oversized"
+                }
+                Err(CallError::OutOfMemory { .. }) => "out-of-memory",
+                other => panic!("{schedule}: expected it stopped, got {other:?}"),
+            };
+            assert_eq!(outcome, expected, "{schedule}");
+            assert_eq!(h.runtime.metrics().count(FAULTY, expected), 1, "{schedule}");
+        }
+    });
+    // A fresh instance serves the next call.
+    assert!(
+        !search(&h, OTHER_ORG, "gp-morning")
+            .expect("after")
+            .is_empty()
+    );
 }
 
 #[test]

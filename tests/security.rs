@@ -546,3 +546,69 @@ fn slow_and_surplus_connections_are_closed() {
     );
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Limits at the door: one organisation may run only so many module calls
+/// at once (past it: 503 with Retry-After, counted), while another keeps
+/// being served; `_count` is capped.
+#[test]
+fn one_organisation_cannot_take_every_call() {
+    let s = Server::start_configured(
+        "max_calls_per_organisation = 2",
+        "",
+        support::server::STANDARD_ORGANISATIONS,
+    );
+    let faulty = s.token("clinician", "Y90003", None);
+    let clinician = s.token("clinician", ORG, None);
+    std::thread::scope(|scope| {
+        // Eight calls at once that each take their module's whole 200 ms.
+        let flood: Vec<_> = (0..8)
+            .map(|_| {
+                let faulty = &faulty;
+                let s = &s;
+                scope.spawn(move || {
+                    let r = s.get("/fhir/Slot?schedule=loop", faulty);
+                    let retry = r.headers().get("retry-after").is_some();
+                    let (status, outcome) = body(r);
+                    (status, outcome, retry)
+                })
+            })
+            .collect();
+        // Riverside is served all the while.
+        for _ in 0..5 {
+            assert_eq!(
+                s.get("/fhir/Slot?_count=1", &clinician).status(),
+                StatusCode::OK
+            );
+        }
+        let answers: Vec<_> = flood
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect();
+        let busy: Vec<_> = answers
+            .iter()
+            .filter(|(_, o, _)| issue_text(o).contains("already has 2 module calls running"))
+            .collect();
+        assert!(!busy.is_empty(), "{answers:?}");
+        assert!(
+            busy.iter()
+                .all(|(status, _, retry)| *status == StatusCode::SERVICE_UNAVAILABLE && *retry)
+        );
+        assert!(
+            answers.len() - busy.len() <= 8 && answers.len() - busy.len() >= 2,
+            "{answers:?}"
+        );
+    });
+    let metrics = s
+        .get("/metrics", &s.token("admin", "Y90003", None))
+        .text()
+        .expect("metrics");
+    assert!(
+        metrics.contains(
+            "patchbay_limit_refusals_total{org=\"Y90003\",limit=\"calls-per-organisation\"}"
+        ),
+        "{metrics}"
+    );
+    let (status, outcome) = body(s.get("/fhir/Slot?_count=5000", &clinician));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{outcome}");
+    assert!(issue_text(&outcome).contains("from 0 to 100"), "{outcome}");
+}

@@ -70,6 +70,12 @@ impl Server {
     /// organisations (TOML tables; `{faulty}` stands for the faulty fixture's
     /// path).
     pub fn start_custom(trust: &str, organisations: &str) -> Server {
+        Self::start_configured("", trust, organisations)
+    }
+
+    /// Starts the server with extra top-level keys (`top`), extra lines in
+    /// its `[trust]` section and these organisations.
+    pub fn start_configured(top: &str, trust: &str, organisations: &str) -> Server {
         let dir = std::env::temp_dir().join(format!("patchbay-e2e-{}", uuid()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let port = free_port();
@@ -81,6 +87,7 @@ impl Server {
             r#"
 listen = "127.0.0.1:{port}"
 data_dir = "{data}"
+{top}
 
 [trust]
 # The faulty fixture is a bare test component, not a signed package.

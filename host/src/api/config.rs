@@ -42,6 +42,10 @@ pub struct Config {
     pub audit: AuditFiles,
     /// How the HTTP server treats connections.
     pub http: Http,
+    /// The most module calls one organisation may run at once; past it a
+    /// call is answered 503 with `Retry-After`, so one organisation's load
+    /// cannot starve the others.
+    pub max_calls_per_organisation: usize,
 }
 
 /// How the HTTP server treats connections: a client that sends nothing, or
@@ -175,6 +179,7 @@ impl Default for Config {
             public_url: None,
             audit: AuditFiles::default(),
             http: Http::default(),
+            max_calls_per_organisation: 64,
         }
     }
 }
@@ -190,6 +195,11 @@ impl Config {
             .rollback
             .check()
             .with_context(|| format!("the configuration {} is not valid", path.display()))?;
+        anyhow::ensure!(
+            config.max_calls_per_organisation > 0,
+            "max_calls_per_organisation in {} must be at least 1",
+            path.display()
+        );
         anyhow::ensure!(
             config.http.max_connections > 0
                 && config.http.header_read_timeout_ms > 0

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub body: Value,
     /// For the audit trail: a short outcome label.
     pub label: String,
+    /// For a 503 the client should retry: after how many seconds.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
             status,
             body: fhir::error_outcome(code, &diagnostics, None),
             label: format!("{}: {diagnostics}", status.as_u16()),
+            retry_after: None,
         }
     }
 
@@ -44,6 +47,7 @@ impl From<Invalid> for ApiError {
             status: StatusCode::BAD_REQUEST,
             body: fhir::error_outcome(IssueCode::Invalid, &e.message, e.expression.as_deref()),
             label: format!("400: {}", e.message),
+            retry_after: None,
         }
     }
 }
@@ -77,6 +81,8 @@ impl From<CallError> for ApiError {
             CallError::Timeout { .. }
             | CallError::OutOfMemory { .. }
             | CallError::Trapped { .. }
+            | CallError::Oversized { .. }
+            | CallError::Busy { .. }
             | CallError::NoModule { .. } => StatusCode::SERVICE_UNAVAILABLE,
             CallError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -95,6 +101,7 @@ impl From<CallError> for ApiError {
             status,
             body,
             label: format!("{}: {e}", status.as_u16()),
+            retry_after: matches!(e, CallError::Busy { .. }).then_some(1),
         }
     }
 }
@@ -102,6 +109,11 @@ impl From<CallError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, fhir::fhir_json(self.body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -30,6 +30,9 @@ const BOOKERS: &[Role] = &[Role::Clinician, Role::Receptionist, Role::Patient];
 /// The widest slot search, in days.
 pub const MAX_SEARCH_DAYS: i64 = 31;
 
+/// The most slots one search returns.
+pub const MAX_COUNT: u32 = 100;
+
 /// The scheduling routes.
 pub fn routes() -> Vec<RouteSpec> {
     vec![
@@ -96,7 +99,13 @@ fn date_param(value: &str, name: &str, allowed: &[&str]) -> Result<i64, ApiError
     })
 }
 
-fn slot_search(params: &HashMap<String, String>, now: i64) -> Result<SlotSearch, ApiError> {
+/// A slot search from its parameters; `limited` hears which of the host's
+/// limits refused it, if one did.
+fn slot_search(
+    params: &HashMap<String, String>,
+    now: i64,
+    limited: impl Fn(&'static str),
+) -> Result<SlotSearch, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, IssueCode::Invalid, m);
     let start = match params.get("start") {
         Some(v) => date_param(v, "start", &["ge", "gt"])?,
@@ -107,6 +116,7 @@ fn slot_search(params: &HashMap<String, String>, now: i64) -> Result<SlotSearch,
         None => start + 7 * patchbay_sdk::time::DAY,
     };
     if end - start > MAX_SEARCH_DAYS * patchbay_sdk::time::DAY {
+        limited("search-window");
         return Err(bad(format!(
             "a slot search covers at most {MAX_SEARCH_DAYS} days: narrow start and end"
         )));
@@ -119,7 +129,14 @@ fn slot_search(params: &HashMap<String, String>, now: i64) -> Result<SlotSearch,
     let limit = match params.get("_count") {
         Some(c) => Some(
             c.parse::<u32>()
-                .map_err(|_| bad(format!("_count must be a whole number, not '{c}'")))?,
+                .ok()
+                .filter(|n| *n <= MAX_COUNT)
+                .ok_or_else(|| {
+                    limited("count");
+                    bad(format!(
+                        "_count must be a whole number from 0 to {MAX_COUNT}, not '{c}'"
+                    ))
+                })?,
         ),
         None => None,
     };
@@ -145,7 +162,10 @@ async fn search_slots(
     let mut act = state.act(&principal, "slot.search", BOOKERS).await?;
     let result = async {
         let ctx = act.call_context();
-        let search = slot_search(&params, ctx.now)?;
+        let metrics = state.runtime.metrics();
+        let search = slot_search(&params, ctx.now, |limit| {
+            metrics.record_limit(&ctx.organisation, limit)
+        })?;
         let api = state.runtime.booking_for(ctx, act.route_key())?;
         act.module = Some(api.deployment().module.label.to_string());
         let slots = module_call(move || api.find_free_slots(&search)).await?;

@@ -27,6 +27,7 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
         trust: &config.trust,
         rollback: config.rollback.clone(),
         audit: config.audit_trail()?,
+        max_calls_per_organisation: config.max_calls_per_organisation,
     })
 }
 

@@ -65,6 +65,8 @@ pub struct Startup<'a> {
     pub rollback: RollbackPolicy,
     /// The audit trail's key and anchor.
     pub audit: Trail,
+    /// The most module calls one organisation may run at once.
+    pub max_calls_per_organisation: usize,
 }
 
 /// Builds the runtime and brings every slot back.
@@ -85,6 +87,7 @@ pub fn start(startup: Startup<'_>) -> anyhow::Result<Runtime> {
         cache_dir: Some(startup.data_dir.join("artifacts")),
         rollback: startup.rollback.clone(),
         audit: Some(startup.audit.clone()),
+        max_calls_per_organisation: startup.max_calls_per_organisation,
         ..EngineSettings::default()
     };
     let runtime = Runtime::new(store, &settings)?;

@@ -77,9 +77,23 @@ pub trait Recorded {
     fn audit_patient(&self) -> Option<String> {
         None
     }
+    /// How many items the answer holds (see [`MAX_ANSWER_ITEMS`]).
+    fn answer_items(&self) -> usize {
+        1
+    }
 }
 
-impl<T> Recorded for Vec<T> {}
+impl<T> Recorded for Vec<T> {
+    fn answer_items(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The most items one answer of a module may hold: a module answering a
+/// million slots is refused, not passed on. (No honest answer needs more:
+/// the records interfaces give a module at most
+/// [`crate::runtime::interfaces::MAX_SLOTS_READ`] slots.)
+pub const MAX_ANSWER_ITEMS: usize = crate::runtime::interfaces::MAX_SLOTS_READ;
 
 /// Runs one call through a route: a transaction, a store and a fresh
 /// instance made for it alone, dropped when it ends.
@@ -103,6 +117,14 @@ pub fn invoke<P, R: Comparable + Recorded>(
         tx,
         audit,
     } = caller;
+    let _admitted = runtime
+        .admission()
+        .enter(&ctx.organisation)
+        .inspect_err(|_| {
+            runtime
+                .metrics()
+                .record_limit(&ctx.organisation, "calls-per-organisation")
+        })?;
     let db = match tx {
         Tx::Own => {
             let db = runtime.records().connection().map_err(CallError::Host)?;
@@ -258,7 +280,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
 /// Runs one module call on a connection already inside a transaction:
 /// instantiates, calls, classifies the outcome, records metrics and health.
 #[allow(clippy::too_many_arguments)]
-fn run<P, R>(
+fn run<P, R: Recorded>(
     runtime: &Runtime,
     deployment: &Arc<Deployment>,
     ctx: &CallContext,
@@ -290,6 +312,16 @@ fn run<P, R>(
     let state = store.into_data();
 
     let outcome = match result {
+        Ok(Ok(value)) if value.answer_items() > MAX_ANSWER_ITEMS => {
+            runtime
+                .metrics()
+                .record_limit(&ctx.organisation, "answer-items");
+            Err(CallError::Oversized {
+                module: module.to_string(),
+                items: value.answer_items(),
+                limit: MAX_ANSWER_ITEMS,
+            })
+        }
         Ok(Ok(value)) => Ok(value),
         Ok(Err(outcome)) => Err(CallError::Refused(outcome)),
         Err(error) => Err(classify(
@@ -307,7 +339,10 @@ fn run<P, R>(
         Err(CallError::Timeout { .. }) => "timeout",
         Err(CallError::OutOfMemory { .. }) => "out-of-memory",
         Err(CallError::Trapped { .. }) => "trap",
-        Err(CallError::Host(_) | CallError::NoModule { .. }) => "host-error",
+        Err(CallError::Oversized { .. }) => "oversized",
+        Err(CallError::Busy { .. } | CallError::Host(_) | CallError::NoModule { .. }) => {
+            "host-error"
+        }
     };
     span.record("outcome", label);
     runtime

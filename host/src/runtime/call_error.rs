@@ -45,6 +45,27 @@ pub enum CallError {
         /// The care function.
         function: &'static str,
     },
+    /// The module answered more items than any answer may hold.
+    #[error("module {module} answered {items} items; at most {limit} are accepted in one answer")]
+    Oversized {
+        /// The module.
+        module: String,
+        /// How many it answered.
+        items: usize,
+        /// The most accepted.
+        limit: usize,
+    },
+    /// The organisation already has as many calls running as it may: one
+    /// organisation's load cannot starve the others.
+    #[error(
+        "organisation {organisation} already has {limit} module calls running: try again in a moment"
+    )]
+    Busy {
+        /// The organisation.
+        organisation: String,
+        /// How many calls it may run at once.
+        limit: usize,
+    },
     /// The host could not run the call: no instance available, or the store
     /// failed.
     #[error("the host could not run the call: {0:#}")]
@@ -57,7 +78,10 @@ impl CallError {
     pub fn is_module_failure(&self) -> bool {
         matches!(
             self,
-            CallError::Timeout { .. } | CallError::OutOfMemory { .. } | CallError::Trapped { .. }
+            CallError::Timeout { .. }
+                | CallError::OutOfMemory { .. }
+                | CallError::Trapped { .. }
+                | CallError::Oversized { .. }
         )
     }
 

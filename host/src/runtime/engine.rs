@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::runtime::admission::Admission;
 use crate::runtime::artifact_cache::{ArtifactCache, Origin};
 use crate::runtime::call_state::CallState;
 use crate::runtime::deployment::{Deployment, Grants, Limits};
@@ -54,6 +55,8 @@ pub struct EngineSettings {
     /// The audit trail's key and anchor; `None` for a trail with a key of
     /// its own and no anchor (scratch runtimes, tests).
     pub audit: Option<crate::store::audit::Trail>,
+    /// The most module calls one organisation may run at once.
+    pub max_calls_per_organisation: usize,
 }
 
 impl Default for EngineSettings {
@@ -64,6 +67,7 @@ impl Default for EngineSettings {
             cache_dir: None,
             rollback: RollbackPolicy::default(),
             audit: None,
+            max_calls_per_organisation: 64,
         }
     }
 }
@@ -86,6 +90,7 @@ struct Inner {
     loaded: Mutex<VecDeque<Arc<Module>>>,
     rollback: RollbackPolicy,
     failing: Mutex<Option<std::sync::mpsc::Sender<Failing>>>,
+    admission: Admission,
     _ticker: Ticker,
 }
 
@@ -132,6 +137,7 @@ impl Runtime {
                 loaded: Mutex::new(VecDeque::new()),
                 rollback: settings.rollback.clone(),
                 failing: Mutex::new(None),
+                admission: Admission::new(settings.max_calls_per_organisation),
                 _ticker: ticker,
             }),
         })
@@ -209,6 +215,11 @@ impl Runtime {
     /// When a failing deployment is taken out of service.
     pub fn rollback_policy(&self) -> &RollbackPolicy {
         &self.inner.rollback
+    }
+
+    /// How many calls each organisation may run at once.
+    pub fn admission(&self) -> &Admission {
+        &self.inner.admission
     }
 
     /// A handle that does not keep the runtime alive.

@@ -33,12 +33,16 @@ pub type CallLabels = (String, String, &'static str, &'static str);
 /// An alert counter's key: organisation, function, action.
 type AlertKey = (String, &'static str, &'static str);
 
+/// A limit counter's key: organisation, limit.
+type LimitKey = (String, &'static str);
+
 /// Module call, HTTP request and alert counters.
 #[derive(Default)]
 pub struct Metrics {
     calls: Mutex<BTreeMap<CallKey, CallStats>>,
     requests: Mutex<BTreeMap<RequestKey, Histogram>>,
     alerts: Mutex<BTreeMap<AlertKey, u64>>,
+    limits: Mutex<BTreeMap<LimitKey, u64>>,
 }
 
 /// A latency histogram.
@@ -131,6 +135,14 @@ impl Metrics {
         }
     }
 
+    /// Counts one request or call refused by a limit of the host's (e.g.
+    /// `calls-per-organisation`, `answer-items`, `count`, `search-window`).
+    pub fn record_limit(&self, org: &str, limit: &'static str) {
+        if let Ok(mut limits) = self.limits.lock() {
+            *limits.entry((org.to_string(), limit)).or_default() += 1;
+        }
+    }
+
     /// One organisation's series, in the Prometheus text format.
     pub fn prometheus(&self, org: &str) -> String {
         use std::fmt::Write as _;
@@ -213,6 +225,15 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "patchbay_alerts_total{{org=\"{o}\",function=\"{function}\",action=\"{action}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP patchbay_limit_refusals_total Requests and module calls refused by a limit of the host's.\n");
+        out.push_str("# TYPE patchbay_limit_refusals_total counter\n");
+        let limits = self.limits.lock().map(|l| l.clone()).unwrap_or_default();
+        for ((o, limit), n) in limits.iter().filter(|((o, _), _)| o == org) {
+            let _ = writeln!(
+                out,
+                "patchbay_limit_refusals_total{{org=\"{o}\",limit=\"{limit}\"}} {n}"
             );
         }
         out

@@ -14,6 +14,7 @@
 //! ([`health`]) and reports a failing deployment to whoever supervises the
 //! runtime (the lifecycle). It imports only the store.
 
+pub mod admission;
 pub mod artifact_cache;
 pub mod bindings;
 pub mod bundled;

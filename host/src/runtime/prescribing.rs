@@ -164,4 +164,7 @@ impl Recorded for Issued {
     fn audit_patient(&self) -> Option<String> {
         self.request.audit_patient()
     }
+    fn answer_items(&self) -> usize {
+        1 + self.cards.len()
+    }
 }
