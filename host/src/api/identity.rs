@@ -16,6 +16,7 @@ use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use serde::{Deserialize, Serialize};
 
 use crate::api::config::{Config, Identity};
+use crate::api::token_cache::{Stale, TokenCache};
 use crate::store::private_files::{SecretError, ensure_private_dir, read_secret, write_private};
 
 /// The key id of the development key.
@@ -162,6 +163,7 @@ pub struct Verifier {
     issuer: String,
     audience: String,
     max_lifetime_secs: u64,
+    cache: TokenCache<Principal>,
 }
 
 impl Verifier {
@@ -232,11 +234,34 @@ impl Verifier {
             issuer: identity.issuer.clone(),
             audience: identity.audience.clone(),
             max_lifetime_secs: identity.max_token_lifetime_secs,
+            cache: TokenCache::new(LEEWAY_SECS),
         })
     }
 
-    /// Verifies a token and returns its caller.
+    /// Verifies a token and returns its caller: in full the first time,
+    /// then from the cache of verified tokens until it expires.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let now = (crate::runtime::call_state::now_ms() / 1000) as u64;
+        if let Some(cached) = self.cache.get(token, now) {
+            return cached.map_err(|stale| match stale {
+                Stale::Expired => AuthError::Expired,
+                Stale::NotYetValid => AuthError::NotYetValid,
+            });
+        }
+        let (principal, not_before, expires) = self.verify_in_full(token, now)?;
+        self.cache
+            .insert(token, &principal, not_before, expires, now);
+        Ok(principal)
+    }
+
+    /// How many verified tokens the cache keeps.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Verifies a token's signature and claims; returns its caller and its
+    /// validity window (not before, expires).
+    fn verify_in_full(&self, token: &str, now: u64) -> Result<(Principal, u64, u64), AuthError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
         let candidates: Vec<_> = self
@@ -266,20 +291,21 @@ impl Verifier {
                     if c.roles.is_empty() {
                         return Err(AuthError::Malformed("the token gives no roles".into()));
                     }
-                    let now = (crate::runtime::call_state::now_ms() / 1000) as u64;
                     if c.iat > now + LEEWAY_SECS {
                         return Err(AuthError::IssuedInFuture);
                     }
                     if c.exp.saturating_sub(c.iat) > self.max_lifetime_secs {
                         return Err(AuthError::LivesTooLong(self.max_lifetime_secs));
                     }
-                    return Ok(Principal {
+                    let window = (c.nbf.unwrap_or(c.iat), c.exp);
+                    let principal = Principal {
                         user: c.sub,
                         name: c.name,
                         organisation: c.org,
                         roles: c.roles,
                         nhs_number: c.nhs_number,
-                    });
+                    };
+                    return Ok((principal, window.0, window.1));
                 }
                 Err(e) => {
                     use jsonwebtoken::errors::ErrorKind;
@@ -508,6 +534,31 @@ mod tests {
         verifier
             .verify(&dev.key().sign(&claims).expect("sign"))
             .expect("within the leeway and the maximum lifetime");
+    }
+
+    #[test]
+    fn a_token_is_verified_once_and_only_a_good_one_is_kept() {
+        let dev = Dev::new();
+        let verifier = dev.verifier();
+        let token = dev.key().sign(&dev.claims()).expect("sign");
+        for _ in 0..3 {
+            assert_eq!(verifier.verify(&token).expect("accepted").user, "u");
+        }
+        assert_eq!(verifier.cached_tokens(), 1);
+        let mut forged = token.clone();
+        forged.truncate(forged.len() - 4);
+        forged.push_str("AAAA");
+        for _ in 0..2 {
+            assert!(matches!(
+                verifier.verify(&forged),
+                Err(AuthError::BadSignature)
+            ));
+        }
+        assert_eq!(verifier.cached_tokens(), 1, "a refused token is never kept");
+        // Another key set (a restart with a new JWKS, or without the key)
+        // starts with nothing kept: the token is checked against its keys.
+        let other = Dev::new();
+        assert!(other.verifier().verify(&token).is_err());
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod router;
 mod scheduling;
 pub mod server;
 pub mod state;
+pub mod token_cache;
 
 pub use error::ApiError;
 pub use router::{openapi_document, router, routes};
