@@ -319,11 +319,8 @@ fn versions_match_on_their_semver_track_as_wasm_tools_matches_them() {
                 .compile("test/versions@1.0.0".parse().expect("id"), &bytes)
                 .expect("compile");
             runtime
-                .prepare(
-                    module,
-                    patchbay::deployment::Limits::default(),
-                    patchbay::deployment::Grants::default(),
-                )
+                // Default limits, and no grants.
+                .prepare(module, Default::default(), Default::default())
                 .unwrap_or_else(|e| panic!("{to}: the host must link it: {e}"));
         } else {
             assert!(
