@@ -32,20 +32,73 @@ pub struct ReadmeExample;
 #[doc(hidden)]
 pub use wit_bindgen;
 
+/// WASI 0.2, which every provider world includes (`wasi:cli/imports`): the
+/// `wasip2` crate's bindings, of the same WASI release as the worlds. A
+/// module may use them (or the standard library, which uses WASI itself); a
+/// host grants nothing through them unless the deployment says so.
+#[cfg(any(feature = "scheduling", feature = "prescribing"))]
+pub use wasip2 as wasi;
+
+/// Generates a provider world's bindings from its standard's WIT package
+/// directory. The worlds include `wasi:cli/imports`; its interfaces are taken
+/// from the `wasip2` crate rather than generated again, so every world and
+/// the supplier's own code share one WASI, and nothing here is derived for
+/// WASI's resources. wit-bindgen refuses a key missing from, or unused by,
+/// the world, so this list cannot drift from the WIT unnoticed.
+#[cfg(any(feature = "scheduling", feature = "prescribing"))]
+macro_rules! provider_bindings {
+    ($world:tt, $path:tt, $module:tt) => {
+        wit_bindgen::generate!({
+            world: $world,
+            path: $path,
+            pub_export_macro: true,
+            export_macro_name: "export_bindings",
+            default_bindings_module: $module,
+            runtime_path: "patchbay_sdk::wit_bindgen::rt",
+            additional_derives: [PartialEq],
+            with: {
+                "wasi:cli/environment@0.2.12": wasip2::cli::environment,
+                "wasi:cli/exit@0.2.12": wasip2::cli::exit,
+                "wasi:cli/stdin@0.2.12": wasip2::cli::stdin,
+                "wasi:cli/stdout@0.2.12": wasip2::cli::stdout,
+                "wasi:cli/stderr@0.2.12": wasip2::cli::stderr,
+                "wasi:cli/terminal-input@0.2.12": wasip2::cli::terminal_input,
+                "wasi:cli/terminal-output@0.2.12": wasip2::cli::terminal_output,
+                "wasi:cli/terminal-stdin@0.2.12": wasip2::cli::terminal_stdin,
+                "wasi:cli/terminal-stdout@0.2.12": wasip2::cli::terminal_stdout,
+                "wasi:cli/terminal-stderr@0.2.12": wasip2::cli::terminal_stderr,
+                "wasi:io/error@0.2.12": wasip2::io::error,
+                "wasi:io/poll@0.2.12": wasip2::io::poll,
+                "wasi:io/streams@0.2.12": wasip2::io::streams,
+                "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+                "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
+                "wasi:filesystem/types@0.2.12": wasip2::filesystem::types,
+                "wasi:filesystem/preopens@0.2.12": wasip2::filesystem::preopens,
+                "wasi:sockets/network@0.2.12": wasip2::sockets::network,
+                "wasi:sockets/instance-network@0.2.12": wasip2::sockets::instance_network,
+                "wasi:sockets/udp@0.2.12": wasip2::sockets::udp,
+                "wasi:sockets/udp-create-socket@0.2.12": wasip2::sockets::udp_create_socket,
+                "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
+                "wasi:sockets/tcp-create-socket@0.2.12": wasip2::sockets::tcp_create_socket,
+                "wasi:sockets/ip-name-lookup@0.2.12": wasip2::sockets::ip_name_lookup,
+                "wasi:random/random@0.2.12": wasip2::random::random,
+                "wasi:random/insecure@0.2.12": wasip2::random::insecure,
+                "wasi:random/insecure-seed@0.2.12": wasip2::random::insecure_seed,
+            },
+            generate_all,
+        });
+    };
+}
+
 /// Bindings for `care:scheduling/scheduling-provider`: a scheduling module exports
 /// `booking` and imports the organisation's records.
 #[cfg(feature = "scheduling")]
 pub mod scheduling {
-    wit_bindgen::generate!({
-        world: "care:scheduling/scheduling-provider",
-        path: ["../wit/types", "../wit/scheduling"],
-        pub_export_macro: true,
-        export_macro_name: "export_bindings",
-        default_bindings_module: "patchbay_sdk::scheduling",
-        runtime_path: "patchbay_sdk::wit_bindgen::rt",
-        additional_derives: [PartialEq],
-        generate_all,
-    });
+    provider_bindings!(
+        "care:scheduling/scheduling-provider",
+        "../wit/scheduling",
+        "patchbay_sdk::scheduling"
+    );
 
     include!("world_helpers.rs");
 
@@ -85,16 +138,11 @@ pub mod scheduling {
 /// `ordering` and imports the patient's medication and allergies.
 #[cfg(feature = "prescribing")]
 pub mod prescribing {
-    wit_bindgen::generate!({
-        world: "care:prescribing/prescribing-provider",
-        path: ["../wit/types", "../wit/prescribing"],
-        pub_export_macro: true,
-        export_macro_name: "export_bindings",
-        default_bindings_module: "patchbay_sdk::prescribing",
-        runtime_path: "patchbay_sdk::wit_bindgen::rt",
-        additional_derives: [PartialEq],
-        generate_all,
-    });
+    provider_bindings!(
+        "care:prescribing/prescribing-provider",
+        "../wit/prescribing",
+        "patchbay_sdk::prescribing"
+    );
 
     include!("world_helpers.rs");
 

@@ -1,5 +1,8 @@
 //! `patchbay inspect`: what a component is, which standard it implements,
-//! what it imports, or why it fits none.
+//! what it imports, or why it fits none. A component is judged against
+//! exactly its standard's published world (see [`crate::standard`]): each
+//! import is shown with the world's import it matches, or marked as outside
+//! the world.
 
 use std::path::Path;
 
@@ -24,6 +27,9 @@ pub struct Report {
     pub shape: Option<Shape>,
     /// Why it fits no standard, if it does not.
     pub problem: Option<String>,
+    /// Its imports that the world of the standard it exports does not
+    /// offer; empty when it exports no standard's interface.
+    pub outside_world: Vec<String>,
 }
 
 impl Report {
@@ -43,6 +49,7 @@ pub fn inspect(engine: &Engine, path: &Path) -> anyhow::Result<Report> {
         world: None,
         shape: None,
         problem: None,
+        outside_world: Vec::new(),
     };
     if BinaryKind::of(&bytes) != BinaryKind::Component {
         report.problem = compile_component(engine, &bytes)
@@ -54,6 +61,13 @@ pub fn inspect(engine: &Engine, path: &Path) -> anyhow::Result<Report> {
         Err(e) => report.problem = Some(e.to_string()),
         Ok(component) => {
             let shape = Shape::of(engine, &component);
+            if let Some(standard) = shape.exported_standard() {
+                report.outside_world = shape
+                    .imports_outside(standard)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
+            }
             match shape.standard() {
                 Ok(standard) => report.world = Some(standard.world().to_string()),
                 Err(e) => report.problem = Some(LoadError::from(e).to_string()),
@@ -87,8 +101,15 @@ impl std::fmt::Display for Report {
                 writeln!(f, "  {e}")?;
             }
             writeln!(f, "imports:")?;
+            let world = shape.exported_standard().map(Standard::published);
             for i in &shape.imports {
-                writeln!(f, "  {i}")?;
+                match world.map(|w| w.import_matching(i)) {
+                    Some(None) => writeln!(f, "  {i}  (not in the world)")?,
+                    Some(Some(offered)) if offered != i => {
+                        writeln!(f, "  {i}  (the world's {offered})")?
+                    }
+                    _ => writeln!(f, "  {i}")?,
+                }
             }
         }
         Ok(())

@@ -3,14 +3,20 @@
 //! `care:types` is generated once, with the scheduling world, and shared with
 //! the prescribing world, so one `Outcome` type and one implementation of the
 //! shared host interfaces serve every standard.
+//!
+//! The worlds include `wasi:cli/imports`; those interfaces are not generated
+//! here but mapped to `wasmtime_wasi`'s own bindings, which the host links
+//! (see `interfaces::wasi`). Each path is a standard's WIT package directory,
+//! whose `deps` hold `care:types` and WASI.
 
 /// `care:scheduling/scheduling-provider`.
 pub mod scheduling {
     wasmtime::component::bindgen!({
         world: "care:scheduling/scheduling-provider",
-        path: ["../wit/types", "../wit/scheduling"],
+        path: "../wit/scheduling",
         imports: { default: trappable },
         additional_derives: [PartialEq],
+        with: { "wasi": wasmtime_wasi::p2::bindings::sync },
     });
 }
 
@@ -18,10 +24,13 @@ pub mod scheduling {
 pub mod prescribing {
     wasmtime::component::bindgen!({
         world: "care:prescribing/prescribing-provider",
-        path: ["../wit/types", "../wit/prescribing"],
+        path: "../wit/prescribing",
         imports: { default: trappable },
         additional_derives: [PartialEq],
-        with: { "care:types": super::scheduling::care::types },
+        with: {
+            "care:types": super::scheduling::care::types,
+            "wasi": wasmtime_wasi::p2::bindings::sync,
+        },
     });
 }
 
