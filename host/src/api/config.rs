@@ -240,11 +240,18 @@ impl Config {
         self.data_dir.join("records.db")
     }
 
-    /// The audit trail, with its key and anchor.
-    pub fn audit_trail(&self) -> anyhow::Result<crate::store::audit::Trail> {
+    /// Where the audit trail's key and anchor are: as configured, or in
+    /// the data directory.
+    pub fn audit_paths(&self) -> (PathBuf, PathBuf) {
         let key = (self.audit.key_file.clone()).unwrap_or_else(|| self.data_dir.join("audit.key"));
         let anchor = (self.audit.anchor_file.clone())
             .unwrap_or_else(|| self.data_dir.join("audit-anchor.json"));
+        (key, anchor)
+    }
+
+    /// The audit trail, with its key and anchor.
+    pub fn audit_trail(&self) -> anyhow::Result<crate::store::audit::Trail> {
+        let (key, anchor) = self.audit_paths();
         crate::store::audit::Trail::open(&key, &anchor)
     }
 

@@ -18,6 +18,7 @@ use crate::runtime::engine::Runtime;
 /// runtime and its supervisor, and every organisation's slots (see
 /// [`startup::start`]).
 pub fn start(config: &Config) -> anyhow::Result<Runtime> {
+    let (audit_key, audit_anchor) = config.audit_paths();
     startup::start(Startup {
         data_dir: &config.data_dir,
         database: &config.database(),
@@ -26,7 +27,8 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
         limits: &config.limits,
         trust: &config.trust,
         rollback: config.rollback.clone(),
-        audit: config.audit_trail()?,
+        audit_key: &audit_key,
+        audit_anchor: &audit_anchor,
         max_calls_per_organisation: config.max_calls_per_organisation,
     })
 }

@@ -63,8 +63,10 @@ pub struct Startup<'a> {
     pub trust: &'a Trust,
     /// When the supervisor takes a failing deployment out of service.
     pub rollback: RollbackPolicy,
-    /// The audit trail's key and anchor.
-    pub audit: Trail,
+    /// The audit trail's key file.
+    pub audit_key: &'a Path,
+    /// The audit trail's anchor file.
+    pub audit_anchor: &'a Path,
     /// The most module calls one organisation may run at once.
     pub max_calls_per_organisation: usize,
 }
@@ -83,10 +85,11 @@ pub fn start(startup: Startup<'_>) -> anyhow::Result<Runtime> {
     if startup.demo {
         crate::store::demo::seed(&store, now_ms()).context("cannot seed the demo practices")?;
     }
+    let audit = Trail::open(startup.audit_key, startup.audit_anchor)?;
     let settings = EngineSettings {
         cache_dir: Some(startup.data_dir.join("artifacts")),
         rollback: startup.rollback.clone(),
-        audit: Some(startup.audit.clone()),
+        audit: Some(audit),
         max_calls_per_organisation: startup.max_calls_per_organisation,
         ..EngineSettings::default()
     };
