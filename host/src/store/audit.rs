@@ -135,6 +135,9 @@ impl std::fmt::Debug for Trail {
 struct Anchor {
     path: PathBuf,
     key: [u8; 32],
+    /// Held from taking the heads to renaming the file into place, so the
+    /// file always ends with the newest heads taken.
+    writing: Mutex<()>,
     state: Mutex<AnchorState>,
     changed: Condvar,
 }
@@ -184,6 +187,7 @@ impl Trail {
         let anchor = Arc::new(Anchor {
             path: anchor_path.to_path_buf(),
             key,
+            writing: Mutex::new(()),
             state: Mutex::new(AnchorState {
                 heads,
                 ..AnchorState::default()
@@ -464,6 +468,10 @@ impl Anchor {
 
     /// Writes the heads if they changed since the last write.
     fn write(&self) -> anyhow::Result<()> {
+        let _writing = self
+            .writing
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the audit anchor's writer is poisoned"))?;
         let heads = {
             let mut state = self
                 .state
