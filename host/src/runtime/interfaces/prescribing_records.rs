@@ -90,13 +90,14 @@ pub fn requests_for_patient(
 ) -> rusqlite::Result<Vec<MedicationRequest>> {
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND patient = ?2 \
-         ORDER BY status = 'active' DESC, authored_ms DESC, id LIMIT ?3"
+         ORDER BY status = 'active' DESC, authored_ms DESC, id"
     ))?;
-    let rows = stmt.query_map(
-        rusqlite::params![org, patient, MAX_PATIENT_ROWS_READ as i64],
-        request_from_row,
-    )?;
-    let mut list = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    // Taken, not LIMITed: SQLite's sorter for `ORDER BY … LIMIT ?` costs far
+    // more than reading a patient's few rows (measured in benches/calls).
+    let rows = stmt.query_map((org, patient), request_from_row)?;
+    let mut list = rows
+        .take(MAX_PATIENT_ROWS_READ)
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     list.sort_by(|a, b| (b.authored, &a.id).cmp(&(a.authored, &b.id)));
     Ok(list)
 }
@@ -105,27 +106,24 @@ pub fn requests_for_patient(
 pub fn allergies(db: &Connection, org: &str, patient: &str) -> rusqlite::Result<Vec<Allergy>> {
     let mut stmt = db.prepare_cached(
         "SELECT id, patient, code_system, code, code_display, criticality, reaction, recorded_ms \
-         FROM allergies WHERE org = ?1 AND patient = ?2 ORDER BY recorded_ms, id LIMIT ?3",
+         FROM allergies WHERE org = ?1 AND patient = ?2 ORDER BY recorded_ms, id",
     )?;
-    let rows = stmt.query_map(
-        rusqlite::params![org, patient, MAX_PATIENT_ROWS_READ as i64],
-        |row| {
-            Ok(Allergy {
-                id: row.get(0)?,
-                patient: row.get(1)?,
-                code: Coding {
-                    system: row.get(2)?,
-                    code: row.get(3)?,
-                    display: row.get(4)?,
-                },
-                criticality: Criticality::from_code(&row.get::<_, String>(5)?)
-                    .unwrap_or(Criticality::UnableToAssess),
-                reaction: row.get(6)?,
-                recorded: row.get(7)?,
-            })
-        },
-    )?;
-    rows.collect()
+    let rows = stmt.query_map((org, patient), |row| {
+        Ok(Allergy {
+            id: row.get(0)?,
+            patient: row.get(1)?,
+            code: Coding {
+                system: row.get(2)?,
+                code: row.get(3)?,
+                display: row.get(4)?,
+            },
+            criticality: Criticality::from_code(&row.get::<_, String>(5)?)
+                .unwrap_or(Criticality::UnableToAssess),
+            reaction: row.get(6)?,
+            recorded: row.get(7)?,
+        })
+    })?;
+    rows.take(MAX_PATIENT_ROWS_READ).collect()
 }
 
 impl records::Host for CallState {

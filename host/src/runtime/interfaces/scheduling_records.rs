@@ -86,7 +86,7 @@ pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> rusqlite::Result<
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.start_ms >= ?2 AND s.end_ms <= ?3 \
          AND (?4 IS NULL OR s.schedule_id = ?4) AND (?5 IS NULL OR sc.service_code = ?5) \
-         AND (?6 IS NULL OR s.status = ?6) ORDER BY s.start_ms, s.id LIMIT ?7"
+         AND (?6 IS NULL OR s.status = ?6) ORDER BY s.start_ms, s.id"
     ))?;
     let rows = stmt.query_map(
         params![
@@ -95,12 +95,11 @@ pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> rusqlite::Result<
             query.period.end,
             query.schedule_id,
             query.service_type,
-            status,
-            MAX_SLOTS_READ as i64
+            status
         ],
         slot_from_row,
     )?;
-    rows.collect()
+    rows.take(MAX_SLOTS_READ).collect()
 }
 
 /// One appointment of an organisation.
@@ -121,13 +120,14 @@ pub fn appointments_for_patient(
 ) -> rusqlite::Result<Vec<Appointment>> {
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND patient = ?2 \
-         ORDER BY status = 'booked' DESC, start_ms DESC, id LIMIT ?3"
+         ORDER BY status = 'booked' DESC, start_ms DESC, id"
     ))?;
-    let rows = stmt.query_map(
-        params![org, patient, MAX_PATIENT_ROWS_READ as i64],
-        appointment_from_row,
-    )?;
-    let mut list = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    // Taken, not LIMITed: SQLite's sorter for `ORDER BY … LIMIT ?` costs far
+    // more than reading a patient's few rows (measured in benches/calls).
+    let rows = stmt.query_map((org, patient), appointment_from_row)?;
+    let mut list = rows
+        .take(MAX_PATIENT_ROWS_READ)
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     list.sort_by(|a, b| (a.period.start, &a.id).cmp(&(b.period.start, &b.id)));
     Ok(list)
 }
