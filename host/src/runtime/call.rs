@@ -22,7 +22,7 @@ use crate::runtime::trial::{Comparable, essence};
 use crate::store::records::PooledConnection;
 
 /// Who calls which module, and where the changes go: what a typed module
-/// API (`Booking`, `Ordering`) holds.
+/// API (a [`crate::runtime::client::Client`]: `Booking`, `Prescribing`) holds.
 #[derive(Clone)]
 pub struct Caller {
     /// The runtime.

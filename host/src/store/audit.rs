@@ -237,10 +237,7 @@ impl Trail {
     }
 
     fn heads_mac(&self, heads: &BTreeMap<String, Head>) -> String {
-        let mut mac = self.mac();
-        mac.update(b"patchbay-audit-anchor/1\n");
-        mac.update(serde_json::json!(heads).to_string().as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        heads_mac(&self.key, heads)
     }
 
     fn read_anchor(&self, path: &Path) -> anyhow::Result<Option<BTreeMap<String, Head>>> {
@@ -483,12 +480,8 @@ impl Anchor {
             state.dirty = false;
             state.heads.clone()
         };
-        let trail = Trail {
-            key: Arc::new(self.key),
-            anchor: None,
-        };
         let file = AnchorFile {
-            mac: trail.heads_mac(&heads),
+            mac: heads_mac(&self.key, &heads),
             heads,
         };
         crate::store::private_files::write_private(
@@ -541,6 +534,15 @@ impl Drop for Anchor {
             state.stopped = true;
         }
     }
+}
+
+/// The anchor's HMAC over every chain's head, under the trail's key.
+fn heads_mac(key: &[u8; 32], heads: &BTreeMap<String, Head>) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(b"patchbay-audit-anchor/1\n");
+    mac.update(serde_json::json!(heads).to_string().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Creates the audit table.
