@@ -189,7 +189,13 @@ impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the configuration {}", path.display()))?;
-        let config: Config = toml::from_str(&text)
+        Config::parse(&text, path)
+    }
+
+    /// Reads a configuration from its TOML text, checking every value;
+    /// `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text)
             .with_context(|| format!("the configuration {} is not valid", path.display()))?;
         config
             .rollback

@@ -33,20 +33,27 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
     })
 }
 
-/// Serves the API until a shutdown signal. The identity settings are
-/// checked first, so a host that could not verify tokens stops before it
-/// opens anything.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// What the handlers share, for a configuration: the identity settings
+/// are checked first, so a host that could not verify tokens starts
+/// nothing; then the host starts (see [`start`]). Blocks while modules
+/// compile: call it on a blocking thread from async code.
+pub fn app_state(config: Config) -> anyhow::Result<AppState> {
     let verifier = Verifier::new(&config)?;
-    let started = config.clone();
-    let runtime = tokio::task::spawn_blocking(move || start(&started)).await??;
-    let listen = config.listen;
-    let state = AppState {
+    let runtime = start(&config)?;
+    Ok(AppState {
         runtime,
         verifier: Arc::new(verifier),
         config: Arc::new(config),
         refusals: Default::default(),
-    };
+    })
+}
+
+/// Serves the API until a shutdown signal. The identity settings are
+/// checked first, so a host that could not verify tokens stops before it
+/// opens anything.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let state = tokio::task::spawn_blocking(move || app_state(config)).await??;
     let http = state.config.http.clone();
     let app = api::router(state.clone());
     let listener = TcpListener::bind(listen).await.with_context(|| {

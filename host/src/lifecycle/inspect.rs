@@ -42,22 +42,28 @@ impl Report {
 /// Inspects a file.
 pub fn inspect(engine: &Engine, path: &Path) -> anyhow::Result<Report> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(inspect_bytes(engine, &path.display().to_string(), &bytes))
+}
+
+/// Inspects a component's bytes, named `file` in the report. Any bytes at
+/// all give a report: what is not a component says why in its `problem`.
+pub fn inspect_bytes(engine: &Engine, file: &str, bytes: &[u8]) -> Report {
     let mut report = Report {
-        file: path.display().to_string(),
+        file: file.to_string(),
         size: bytes.len(),
-        sha256: sha256_hex(&bytes),
+        sha256: sha256_hex(bytes),
         world: None,
         shape: None,
         problem: None,
         outside_world: Vec::new(),
     };
-    if BinaryKind::of(&bytes) != BinaryKind::Component {
-        report.problem = compile_component(engine, &bytes)
+    if BinaryKind::of(bytes) != BinaryKind::Component {
+        report.problem = compile_component(engine, bytes)
             .err()
             .map(|e| e.to_string());
-        return Ok(report);
+        return report;
     }
-    match compile_component(engine, &bytes) {
+    match compile_component(engine, bytes) {
         Err(e) => report.problem = Some(e.to_string()),
         Ok(component) => {
             let shape = Shape::of(engine, &component);
@@ -75,7 +81,7 @@ pub fn inspect(engine: &Engine, path: &Path) -> anyhow::Result<Report> {
             report.shape = Some(shape);
         }
     }
-    Ok(report)
+    report
 }
 
 impl std::fmt::Display for Report {
