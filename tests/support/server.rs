@@ -22,6 +22,9 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// Its configuration file.
     pub config: PathBuf,
+    /// What the binary runs under (e.g. `nsenter` into a mount namespace);
+    /// empty to run it directly.
+    launcher: Vec<String>,
     client: Client,
 }
 
@@ -76,8 +79,25 @@ impl Server {
     /// Starts the server with extra top-level keys (`top`), extra lines in
     /// its `[trust]` section and these organisations.
     pub fn start_configured(top: &str, trust: &str, organisations: &str) -> Server {
-        let dir = std::env::temp_dir().join(format!("patchbay-e2e-{}", uuid()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self::start_in(&Self::new_dir(), Vec::new(), top, trust, organisations)
+    }
+
+    /// A fresh directory for a server's configuration, log and data.
+    pub fn new_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("patchbay-e2e-{}", uuid()))
+    }
+
+    /// Starts the server in `dir` (its data in `dir/data`), run under
+    /// `launcher` (a command prefix such as `nsenter -t PID -m --`), with
+    /// extra top-level keys, `[trust]` lines and these organisations.
+    pub fn start_in(
+        dir: &Path,
+        launcher: Vec<String>,
+        top: &str,
+        trust: &str,
+        organisations: &str,
+    ) -> Server {
+        std::fs::create_dir_all(dir).expect("temp dir");
         let port = free_port();
         let faulty = built_path("faulty_scheduling");
         let config = dir.join("patchbay.toml");
@@ -101,10 +121,11 @@ allow_unsigned = true
         )
         .expect("write config");
         let server = Server {
-            child: spawn(&config, &dir),
+            child: spawn(&launcher, &config, dir),
             base: format!("http://127.0.0.1:{port}"),
             data_dir: dir.join("data"),
             config,
+            launcher,
             client: Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -124,7 +145,7 @@ allow_unsigned = true
             .parent()
             .unwrap_or(Path::new("."))
             .to_path_buf();
-        self.child = spawn(&self.config, &dir);
+        self.child = spawn(&self.launcher, &self.config, &dir);
         self.wait_ready();
     }
 
@@ -159,7 +180,7 @@ allow_unsigned = true
 
     /// A development token from `patchbay token` for a named user.
     pub fn token_for(&self, user: &str, role: &str, org: &str, nhs_number: Option<&str>) -> String {
-        let mut cmd = Command::new(binary());
+        let mut cmd = command(&self.launcher);
         cmd.args([
             "token", "--role", role, "--org", org, "--user", user, "--config",
         ])
@@ -227,7 +248,7 @@ allow_unsigned = true
 
     /// Runs `patchbay audit verify` on the server's data.
     pub fn audit_verify(&self) -> (bool, String) {
-        let out = Command::new(binary())
+        let out = command(&self.launcher)
             .args(["audit", "verify", "--config"])
             .arg(&self.config)
             .output()
@@ -250,13 +271,25 @@ impl Drop for Server {
     }
 }
 
-fn spawn(config: &Path, dir: &Path) -> Child {
+/// The binary, run under a launcher if there is one.
+fn command(launcher: &[String]) -> Command {
+    match launcher.split_first() {
+        Some((program, args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(binary());
+            cmd
+        }
+        None => Command::new(binary()),
+    }
+}
+
+fn spawn(launcher: &[String], config: &Path, dir: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("server.log"))
         .expect("log");
-    Command::new(binary())
+    command(launcher)
         .args(["serve", "--config"])
         .arg(config)
         .env("RUST_LOG", "info")

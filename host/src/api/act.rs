@@ -204,10 +204,9 @@ impl Act {
             Ok(Ok(_)) => result,
             Ok(Err(e)) | Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "cannot write the audit trail");
-                Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    IssueCode::Exception,
+                Err(ApiError::host_failure(
                     "the action could not be audited, so it is refused",
+                    &e,
                 ))
             }
         }

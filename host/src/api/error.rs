@@ -9,6 +9,7 @@ use crate::api::fhir::{self, Invalid};
 use crate::api::identity::AuthError;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::call_error::CallError;
+use crate::store::storage_fault::StorageFault;
 
 /// An error answer: an HTTP status and an OperationOutcome.
 #[derive(Debug)]
@@ -32,6 +33,33 @@ impl ApiError {
             body: fhir::error_outcome(code, &diagnostics, None),
             label: format!("{}: {diagnostics}", status.as_u16()),
             retry_after: None,
+        }
+    }
+
+    /// A failure of the host's own, neither the client's nor the module's.
+    /// When the store cannot be written (a full disk, a read-only data
+    /// directory, a failing device) the answer says so and what to do: 507
+    /// for a full disk, 503 otherwise, with `Retry-After`. Anything else is
+    /// a 500 that says what failed (`what`) and why.
+    pub fn host_failure(what: &str, error: &anyhow::Error) -> ApiError {
+        let Some(fault) = StorageFault::of(error) else {
+            return Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                IssueCode::Exception,
+                format!("{what}: {error:#}"),
+            );
+        };
+        tracing::error!(fault = fault.as_str(), error = %format!("{error:#}"), "{what}: the store cannot be written");
+        let status = match fault {
+            StorageFault::Full => StatusCode::INSUFFICIENT_STORAGE,
+            StorageFault::ReadOnly | StorageFault::Io => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let diagnostics = format!("{what}: {}", fault.explain());
+        ApiError {
+            status,
+            body: fhir::error_outcome(IssueCode::Exception, &diagnostics, None),
+            label: format!("{}: storage {}", status.as_u16(), fault.as_str()),
+            retry_after: Some(30),
         }
     }
 
@@ -64,6 +92,9 @@ impl From<AuthError> for ApiError {
 
 impl From<CallError> for ApiError {
     fn from(e: CallError) -> ApiError {
+        if let CallError::Host(error) = &e {
+            return Self::host_failure("the host could not complete the call", error);
+        }
         let status = match &e {
             CallError::Refused(outcome) => match outcome.code() {
                 IssueCode::Invalid

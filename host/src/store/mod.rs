@@ -1,9 +1,11 @@
 //! The store: the organisations' records in standard form ([`records`]),
 //! the audit trail ([`audit`]), the demo practices' seed data ([`demo`]),
-//! and private files for secrets ([`private_files`]). It imports nothing
+//! private files for secrets ([`private_files`]), and what a failing disk
+//! looks like ([`storage_fault`]). It imports nothing
 //! else of the host.
 
 pub mod audit;
 pub mod demo;
 pub mod private_files;
 pub mod records;
+pub mod storage_fault;

@@ -105,13 +105,37 @@ pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
             tracing::warn!(dir = %dir.display(), was = %format!("{mode:04o}"),
                 "the directory was open to other users: made it private (0700)");
         }
-        Ok(())
+        ensure_writable(dir)
     }
     #[cfg(not(unix))]
     {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory {}", dir.display()))
     }
+}
+
+/// Checks that this process can write in `dir`, so a read-only data
+/// directory is found at start, with what to do, not at the first write.
+#[cfg(unix)]
+fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .with_context(|| format!("{} has a NUL byte in its name", dir.display()))?;
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call.
+    if unsafe { libc::access(path.as_ptr(), libc::W_OK) } == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::EROFS) {
+        anyhow::bail!(
+            "the directory {} is on a read-only filesystem: make it writable (the host keeps its records, keys and audit anchor there), then start again",
+            dir.display()
+        );
+    }
+    anyhow::bail!(
+        "the directory {} is not writable by this host's user ({error}): make it writable (the host keeps its records, keys and audit anchor there), then start again",
+        dir.display()
+    )
 }
 
 /// Creates an empty file readable by this user only (mode 0600), if there

@@ -1,0 +1,106 @@
+//! When the store cannot be written: the disk is full, the data directory is
+//! read-only, or the device fails. Such an error is the operator's to fix,
+//! not the client's and not a bug, so it is recognised wherever it surfaces
+//! (a rusqlite error or an I/O error anywhere in an error's chain) and
+//! answered with what happened and what to do; nothing is half-written,
+//! because the transaction that met it is rolled back.
+
+/// Why the store could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFault {
+    /// No space left on the device (or the quota is used up).
+    Full,
+    /// The data directory or the database is read-only.
+    ReadOnly,
+    /// The device failed a read or a write.
+    Io,
+}
+
+impl StorageFault {
+    /// The fault behind an error, if any link of its chain is one.
+    pub fn of(error: &anyhow::Error) -> Option<StorageFault> {
+        error.chain().find_map(|cause| {
+            if let Some(e) = cause.downcast_ref::<rusqlite::Error>() {
+                return Self::of_sqlite(e);
+            }
+            cause.downcast_ref::<std::io::Error>().and_then(Self::of_io)
+        })
+    }
+
+    /// The fault a SQLite error reports, if it is one.
+    pub fn of_sqlite(error: &rusqlite::Error) -> Option<StorageFault> {
+        use rusqlite::ErrorCode;
+        match error.sqlite_error_code()? {
+            ErrorCode::DiskFull => Some(StorageFault::Full),
+            ErrorCode::ReadOnly => Some(StorageFault::ReadOnly),
+            ErrorCode::SystemIoFailure | ErrorCode::CannotOpen => Some(StorageFault::Io),
+            _ => None,
+        }
+    }
+
+    /// The fault an I/O error reports, if it is one.
+    pub fn of_io(error: &std::io::Error) -> Option<StorageFault> {
+        match error.raw_os_error()? {
+            libc::ENOSPC | libc::EDQUOT | libc::EFBIG => Some(StorageFault::Full),
+            libc::EROFS => Some(StorageFault::ReadOnly),
+            libc::EIO => Some(StorageFault::Io),
+            _ => None,
+        }
+    }
+
+    /// Its name in metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageFault::Full => "full",
+            StorageFault::ReadOnly => "read-only",
+            StorageFault::Io => "io",
+        }
+    }
+
+    /// What happened and what to do, for the client and the log.
+    pub fn explain(self) -> &'static str {
+        match self {
+            StorageFault::Full => {
+                "the host's storage is full, so nothing was changed: try again later; \
+                 the host's operator must free space in its data directory"
+            }
+            StorageFault::ReadOnly => {
+                "the host's storage is read-only, so nothing was changed: try again later; \
+                 the host's operator must make its data directory writable"
+            }
+            StorageFault::Io => {
+                "the host's storage failed a read or a write, so nothing was changed: try \
+                 again later; the host's operator must check its data directory's device"
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_a_full_disk_anywhere_in_the_chain() {
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let error = anyhow::Error::new(io).context("cannot write the anchor");
+        assert_eq!(StorageFault::of(&error), Some(StorageFault::Full));
+        let sqlite = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+            None,
+        );
+        let error = anyhow::Error::new(sqlite).context("cannot book");
+        assert_eq!(StorageFault::of(&error), Some(StorageFault::ReadOnly));
+    }
+
+    #[test]
+    fn other_errors_are_no_storage_fault() {
+        let error = anyhow::anyhow!("the slot is taken");
+        assert_eq!(StorageFault::of(&error), None);
+        let constraint = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            None,
+        );
+        assert_eq!(StorageFault::of_sqlite(&constraint), None);
+    }
+}
