@@ -21,6 +21,8 @@ pub mod error;
 pub mod fhir;
 pub mod identity;
 mod lifecycle_routes;
+pub mod openapi;
+pub mod openapi_schemas;
 mod prescribing;
 pub mod refusals;
 pub mod responses;
