@@ -1,5 +1,6 @@
 """Schemathesis hooks for scripts/api-fuzz: a check that no role reaches
-what the OpenAPI document says it may not.
+what the OpenAPI document says it may not, and the choice of operations
+for one pass of a run.
 
 Each operation of /openapi.json that needs a token lists the roles it
 allows in `x-roles`; anonymous operations have none. The run's role comes
@@ -13,6 +14,33 @@ import os
 import schemathesis
 
 ROLE = os.environ.get("API_FUZZ_ROLE", "anonymous")
+# Which operations this pass tests: `reachable` (those the role may call:
+# for anonymous, the anonymous ones), `unreachable` (the others), or `all`.
+PASS = os.environ.get("API_FUZZ_PASS", "all")
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def reachable(operation):
+    """Whether the run's role may call the operation, per its `x-roles`."""
+    roles = operation.get("x-roles")
+    if ROLE == "anonymous":
+        return roles is None
+    return roles is not None and ROLE in roles
+
+
+@schemathesis.hook
+def before_load_schema(context, raw_schema):
+    """Keeps only the operations of this pass."""
+    if PASS == "all":
+        return
+    paths = raw_schema.get("paths", {})
+    for path in list(paths):
+        item = paths[path]
+        for method in [m for m in item if m in METHODS]:
+            if reachable(item[method]) != (PASS == "reachable"):
+                del item[method]
+        if not any(m in METHODS for m in item):
+            del paths[path]
 
 
 @schemathesis.check
