@@ -176,3 +176,72 @@ fn headers() -> Value {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::router::routes;
+
+    /// Every `$ref` in a value.
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("$ref", Value::String(r)) => out.push(r.clone()),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = document(&routes());
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let pointer = r.trim_start_matches('#');
+            assert!(doc.pointer(pointer).is_some(), "{r} resolves to nothing");
+        }
+    }
+
+    #[test]
+    fn every_operation_says_who_may_call_it_and_what_it_answers() {
+        let doc = document(&routes());
+        for spec in routes() {
+            let op = &doc["paths"][spec.path][spec.method.as_str().to_lowercase()];
+            let answers = op["responses"].as_object().expect("responses");
+            assert!(
+                answers.keys().any(|s| s.starts_with('2')),
+                "{} {} has no success",
+                spec.method,
+                spec.path
+            );
+            for (status, answer) in answers {
+                assert!(
+                    answer["content"].is_object(),
+                    "{} {} {status} has no body",
+                    spec.method,
+                    spec.path
+                );
+            }
+            if spec.roles.is_empty() {
+                assert_eq!(op["security"], json!([]));
+            } else {
+                assert!(op["x-roles"].is_array());
+                assert!(answers.contains_key("401") && answers.contains_key("403"));
+            }
+        }
+        // A create answers 201 with Location and ETag.
+        for path in ["/fhir/Appointment", "/fhir/MedicationRequest"] {
+            let created = &doc["paths"][path]["post"]["responses"]["201"];
+            assert!(created["headers"]["Location"].is_object(), "{path}");
+            assert!(created["headers"]["ETag"].is_object(), "{path}");
+        }
+    }
+}
