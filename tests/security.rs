@@ -612,3 +612,52 @@ fn one_organisation_cannot_take_every_call() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{outcome}");
     assert!(issue_text(&outcome).contains("from 0 to 100"), "{outcome}");
 }
+
+/// Found by fuzzing the API from its contract (`scripts/api-fuzz`): a role a
+/// route does not allow must be refused before anything in its request is
+/// read, so that how the request was wrong tells it nothing. The audit
+/// trail read its query before the role check (a plain-text 400 to anyone),
+/// and the CDS Hooks route looked the service up first (404 to anyone, not
+/// audited).
+#[test]
+fn a_role_is_refused_before_its_request_is_read() {
+    let s = Server::start();
+    let clinician = s.token("clinician", ORG, None);
+    let receptionist = s.token("receptionist", ORG, None);
+    let auditor = s.token("auditor", ORG, None);
+
+    // The audit trail: a clinician is refused whatever the parameters say.
+    let r = s.get("/audit?after=yesterday", &clinician);
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // An auditor with a bad parameter is told why, in an OperationOutcome.
+    let r = s.get("/audit?after=yesterday", &auditor);
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap_or_default(),
+        "application/fhir+json"
+    );
+    let (_, outcome) = body(r);
+    assert!(issue_text(&outcome).contains("after"), "{outcome}");
+
+    // CDS Hooks: a receptionist is refused whether the service exists or
+    // not, and the refusal is audited.
+    let order = json!({"context": {"draftOrders": {"resourceType": "Bundle", "entry": []}}});
+    for service in ["no-such-service", "medication-order-sign"] {
+        let (status, outcome) =
+            body(s.post(&format!("/cds-services/{service}"), &receptionist, &order));
+        assert_eq!(status, StatusCode::FORBIDDEN, "{service}: {outcome}");
+    }
+    let refused = audited(&s, ORG, "cds.check");
+    assert_eq!(
+        refused
+            .iter()
+            .filter(|e| e["role"] == "receptionist"
+                && e["outcome"].as_str().unwrap_or_default().starts_with("403"))
+            .count(),
+        2,
+        "{refused:?}"
+    );
+    // A clinician still learns that a service does not exist.
+    let (status, _) = body(s.post("/cds-services/no-such-service", &clinician, &order));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

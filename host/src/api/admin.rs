@@ -2,6 +2,7 @@
 //! the audit trail, and the slots each organisation has.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +13,7 @@ use crate::api::blocking::blocking;
 use crate::api::error::ApiError;
 use crate::api::identity::{Principal, Role};
 use crate::api::responses::fhir_json;
-use crate::api::route_spec::RouteSpec;
+use crate::api::route_spec::{Answer, Param, RouteSpec};
 use crate::api::state::AppState;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::standard::Standard;
@@ -26,6 +27,12 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/healthz",
             summary: "Liveness: the host answers and its store can be read",
             roles: &[],
+            params: vec![],
+            body: None,
+            answers: vec![
+                Answer::json(200, "Health", "The host answers and its store can be read"),
+                Answer::outcome(503, "The records store cannot be read"),
+            ],
             handler: get(health),
         },
         RouteSpec {
@@ -33,6 +40,13 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/metadata",
             summary: "The FHIR CapabilityStatement",
             roles: &[],
+            params: vec![],
+            body: None,
+            answers: vec![Answer::fhir(
+                200,
+                "CapabilityStatement",
+                "The CapabilityStatement",
+            )],
             handler: get(capability_statement),
         },
         RouteSpec {
@@ -40,6 +54,13 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/.well-known/smart-configuration",
             summary: "SMART discovery: the token issuer and supported scopes",
             roles: &[],
+            params: vec![],
+            body: None,
+            answers: vec![Answer::json(
+                200,
+                "SmartConfiguration",
+                "The SMART configuration",
+            )],
             handler: get(smart_configuration),
         },
         RouteSpec {
@@ -47,6 +68,15 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/metrics",
             summary: "Prometheus metrics: requests, latency, module calls, traps, timeouts",
             roles: &[Role::Admin, Role::Auditor],
+            params: vec![],
+            body: None,
+            answers: vec![Answer {
+                status: 200,
+                description: "Prometheus text: the caller's organisation's series",
+                schema: None,
+                content_type: "text/plain",
+                headers: &[],
+            }],
             handler: get(metrics),
         },
         RouteSpec {
@@ -54,6 +84,35 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/audit",
             summary: "The audit trail: user, patient, action, after (sequence), limit",
             roles: &[Role::Auditor],
+            params: vec![
+                Param::text("user", "Only this user's entries"),
+                Param::text("patient", "Only entries about this patient (NHS number)"),
+                Param::text(
+                    "action",
+                    "Only actions starting with this, e.g. appointment",
+                ),
+                Param::integer(
+                    "after",
+                    "Only entries after this sequence number",
+                    i64::MIN,
+                    i64::MAX,
+                ),
+                Param::integer(
+                    "limit",
+                    "At most this many entries (default 100, at most 1000)",
+                    0,
+                    u32::MAX.into(),
+                ),
+            ],
+            body: None,
+            answers: vec![
+                Answer::json(
+                    200,
+                    "AuditPage",
+                    "The caller's organisation's entries, oldest first",
+                ),
+                Answer::outcome(400, "A parameter is not what it should be"),
+            ],
             handler: get(audit_trail),
         },
         RouteSpec {
@@ -61,6 +120,13 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/slots",
             summary: "The caller's organisation's slots and their active modules",
             roles: &[Role::Admin],
+            params: vec![],
+            body: None,
+            answers: vec![Answer::json(
+                200,
+                "SlotList",
+                "Each slot's active module, health, trial and recent modules",
+            )],
             handler: get(slots),
         },
     ]
@@ -149,26 +215,41 @@ async fn metrics(
 async fn audit_trail(
     State(state): State<AppState>,
     principal: Principal,
-    Query(mut filter): Query<audit::Filter>,
+    filter: Result<Query<audit::Filter>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    // The role first: a caller who may not read the trail learns nothing
+    // from how their parameters are read.
     let act = state
         .act(&principal, "audit.read", &[Role::Auditor])
         .await?;
-    // An auditor sees their own organisation's trail only.
-    filter.org = Some(principal.organisation.clone());
-    let store = state.runtime.records().clone();
-    let result = match blocking(move || -> anyhow::Result<_> {
-        audit::list(&*store.connection()?, &filter)
-    })
-    .await
-    {
-        Ok(Ok(entries)) => Ok(Json(json!({"entries": entries}))),
-        Ok(Err(e)) | Err(e) => Err(ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            IssueCode::Exception,
-            format!("cannot read the audit trail: {e:#}"),
-        )),
-    };
+    let result = async {
+        let Query(mut filter) = filter.map_err(|rejection| {
+            ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                IssueCode::Invalid,
+                format!(
+                    "the audit trail's parameters cannot be read: {}; after is a sequence number, limit a whole number",
+                    rejection.body_text()
+                ),
+            )
+        })?;
+        // An auditor sees their own organisation's trail only.
+        filter.org = Some(principal.organisation.clone());
+        let store = state.runtime.records().clone();
+        match blocking(move || -> anyhow::Result<_> {
+            audit::list(&*store.connection()?, &filter)
+        })
+        .await
+        {
+            Ok(Ok(entries)) => Ok(Json(json!({"entries": entries}))),
+            Ok(Err(e)) | Err(e) => Err(ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                IssueCode::Exception,
+                format!("cannot read the audit trail: {e:#}"),
+            )),
+        }
+    }
+    .await;
     act.finish(result).await
 }
 

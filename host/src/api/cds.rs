@@ -16,7 +16,7 @@ use crate::api::error::ApiError;
 use crate::api::fhir;
 use crate::api::identity::{Principal, Role};
 use crate::api::responses::json_error;
-use crate::api::route_spec::RouteSpec;
+use crate::api::route_spec::{Answer, Param, RequestBody, RouteSpec};
 use crate::api::state::AppState;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::codes::Code;
@@ -50,6 +50,9 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/cds-services",
             summary: "CDS Hooks discovery",
             roles: &[],
+            params: vec![],
+            body: None,
+            answers: vec![Answer::json(200, "CdsDiscovery", "The services")],
             handler: get(discovery),
         },
         RouteSpec {
@@ -57,6 +60,16 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/cds-services/{id}",
             summary: "Call a CDS service (order-select, order-sign) with draftOrders; answers cards",
             roles: CHECKERS,
+            params: vec![Param::path(
+                "id",
+                "The service",
+                &[SERVICES[0].0, SERVICES[1].0],
+            )],
+            body: RequestBody::json("CdsRequest"),
+            answers: Answer::calling_a_module(vec![
+                Answer::json(200, "CdsCards", "The module's cards for the draft orders"),
+                Answer::outcome(404, "There is no such service"),
+            ]),
             handler: post(call),
         },
     ]
@@ -154,16 +167,18 @@ async fn call(
     Path(id): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Some((_, hook, _)) = SERVICES.iter().find(|(sid, _, _)| *sid == id) else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            IssueCode::NotFound,
-            format!("there is no CDS service '{id}': see /cds-services"),
-        ));
-    };
+    // The role first: a caller who may not call the services is answered
+    // 403 whatever the service, and the refusal is audited.
     let mut act = state.act(&principal, "cds.check", CHECKERS).await?;
     act.resource = Some(format!("cds-services/{id}"));
     let result = async {
+        let Some((_, hook, _)) = SERVICES.iter().find(|(sid, _, _)| *sid == id) else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                IssueCode::NotFound,
+                format!("there is no CDS service '{id}': see /cds-services"),
+            ));
+        };
         let Json(body) = body.map_err(json_error)?;
         if let Some(h) = body
             .get("hook")

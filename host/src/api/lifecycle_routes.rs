@@ -16,7 +16,7 @@ use crate::api::blocking::blocking;
 use crate::api::error::ApiError;
 use crate::api::identity::{Principal, Role};
 use crate::api::responses::json_error;
-use crate::api::route_spec::RouteSpec;
+use crate::api::route_spec::{Answer, Param, RequestBody, RouteSpec};
 use crate::api::state::AppState;
 use crate::lifecycle::package::Package;
 use crate::lifecycle::readiness::NotReady;
@@ -36,6 +36,13 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/modules",
             summary: "The modules the host has accepted",
             roles: ADMINS,
+            params: vec![],
+            body: None,
+            answers: vec![Answer::json(
+                200,
+                "ModuleList",
+                "The modules the caller's organisation may deploy",
+            )],
             handler: get(list_modules),
         },
         RouteSpec {
@@ -43,6 +50,18 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/modules",
             summary: "Add a module: a signed package (care-package/1), verified against the trusted supplier keys",
             roles: ADMINS,
+            params: vec![],
+            body: RequestBody::json("CarePackage"),
+            answers: vec![
+                Answer::json(201, "ModuleAdded", "Added"),
+                Answer::outcome(400, "Not a care package"),
+                Answer::outcome(409, "The name stands for another component already"),
+                Answer::outcome(413, "The package is larger than 64 MiB"),
+                Answer::outcome(
+                    422,
+                    "The signature, the supplier's key or the component is refused",
+                ),
+            ],
             handler: post(add_module).layer(axum::extract::DefaultBodyLimit::max(
                 crate::api::route_spec::MAX_PACKAGE_BYTES,
             )),
@@ -52,6 +71,22 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/slots/{function}/deploy",
             summary: "Deploy a module to the slot after its readiness checks: {\"module\": \"supplier/name@version\", \"reason\": \"…\"}",
             roles: ADMINS,
+            params: vec![function()],
+            body: RequestBody::json("SlotChange"),
+            answers: vec![
+                Answer::json(
+                    200,
+                    "Deployed",
+                    "Deployed, with the recorded deployment and timings",
+                ),
+                Answer::outcome(404, "No such care function or module"),
+                Answer::outcome(409, "The slot changed meanwhile, or does not exist"),
+                Answer::outcome(
+                    422,
+                    "The candidate failed its readiness checks (the conformance report in issue[0].details.text)",
+                ),
+                Answer::outcome(503, "The readiness checks could not run"),
+            ],
             handler: post(deploy_module),
         },
         RouteSpec {
@@ -59,6 +94,15 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/slots/{function}/rollback",
             summary: "Roll the slot back to its previous deployment: {\"reason\": \"…\"}",
             roles: ADMINS,
+            params: vec![function()],
+            body: RequestBody::json("SlotChange"),
+            answers: vec![
+                Answer::json(200, "Deployed", "Rolled back"),
+                Answer::outcome(404, "No such care function"),
+                Answer::outcome(409, "The slot changed meanwhile, or does not exist"),
+                Answer::outcome(422, "Nothing (safe) to roll back to"),
+                Answer::outcome(503, "The previous module could not be loaded"),
+            ],
             handler: post(rollback),
         },
         RouteSpec {
@@ -66,6 +110,18 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/slots/{function}/canary",
             summary: "Route a share of patients to a candidate, after its readiness checks: {\"module\": \"supplier/name@version\", \"percent\": 10, \"reason\": \"…\"}. Sticky per patient",
             roles: ADMINS,
+            params: vec![function()],
+            body: RequestBody::json("SlotChange"),
+            answers: vec![
+                Answer::json(200, "TrialStarted", "The canary runs"),
+                Answer::outcome(404, "No such care function or module"),
+                Answer::outcome(409, "The slot changed meanwhile, or does not exist"),
+                Answer::outcome(
+                    422,
+                    "The candidate failed its readiness checks, or the percent is not 1 to 100",
+                ),
+                Answer::outcome(503, "The readiness checks could not run"),
+            ],
             handler: post(canary),
         },
         RouteSpec {
@@ -73,6 +129,18 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/slots/{function}/shadow",
             summary: "Copy live calls to a candidate, its writes discarded, and compare its answers: {\"module\": \"supplier/name@version\", \"percent\": 100, \"reason\": \"…\"}",
             roles: ADMINS,
+            params: vec![function()],
+            body: RequestBody::json("SlotChange"),
+            answers: vec![
+                Answer::json(200, "TrialStarted", "The shadow runs"),
+                Answer::outcome(404, "No such care function or module"),
+                Answer::outcome(409, "The slot changed meanwhile, or does not exist"),
+                Answer::outcome(
+                    422,
+                    "The candidate failed its readiness checks, or the percent is not 1 to 100",
+                ),
+                Answer::outcome(503, "The readiness checks could not run"),
+            ],
             handler: post(shadow),
         },
         RouteSpec {
@@ -80,6 +148,16 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/slots/{function}/trial",
             summary: "The slot's canary or shadow, with the shadow's agreements and differences per function",
             roles: ADMINS,
+            params: vec![function()],
+            body: None,
+            answers: vec![
+                Answer::json(
+                    200,
+                    "TrialState",
+                    "The active module and the trial, if one runs",
+                ),
+                Answer::outcome(404, "No such care function"),
+            ],
             handler: get(trial),
         },
         RouteSpec {
@@ -87,6 +165,18 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/slots/{function}/promote",
             summary: "Make the canary or shadow candidate the active module, at once: {\"reason\": \"…\"}",
             roles: ADMINS,
+            params: vec![function()],
+            body: RequestBody::json("SlotChange"),
+            answers: vec![
+                Answer::json(200, "Deployed", "The candidate is the active module"),
+                Answer::outcome(404, "No such care function"),
+                Answer::outcome(
+                    409,
+                    "No trial is running, or its candidate tripped the rollback threshold",
+                ),
+                Answer::outcome(422, "The candidate cannot be loaded"),
+                Answer::outcome(503, "The candidate could not be loaded"),
+            ],
             handler: post(promote),
         },
         RouteSpec {
@@ -94,6 +184,19 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/slots/{function}/abort",
             summary: "End the canary or shadow; returns the shadow's final report: {\"reason\": \"…\"}",
             roles: ADMINS,
+            params: vec![function()],
+            body: RequestBody::json("SlotChange"),
+            answers: vec![
+                Answer::json(
+                    200,
+                    "TrialEnded",
+                    "The trial ended, with the shadow's final report",
+                ),
+                Answer::outcome(404, "No such care function"),
+                Answer::outcome(409, "No trial is running"),
+                Answer::outcome(422, "The trial cannot be ended"),
+                Answer::outcome(503, "The trial could not be ended"),
+            ],
             handler: post(abort),
         },
         RouteSpec {
@@ -101,9 +204,24 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/admin/slots/{function}/history",
             summary: "The slot's deployments: who, when, why",
             roles: ADMINS,
+            params: vec![function()],
+            body: None,
+            answers: vec![
+                Answer::json(200, "History", "Every deployment, oldest first"),
+                Answer::outcome(404, "No such care function"),
+            ],
             handler: get(history),
         },
     ]
+}
+
+/// The `{function}` path parameter: a care function.
+fn function() -> Param {
+    Param::path(
+        "function",
+        "The care function",
+        &Standard::ALL.map(Standard::function),
+    )
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

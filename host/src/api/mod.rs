@@ -1,7 +1,9 @@
 //! The HTTP API: a thin axum router over plain async functions. Every route
 //! is declared once ([`route_spec::RouteSpec`], in each area's file), with
-//! its method, path, summary and the roles it allows; the router and the
-//! OpenAPI document are both built from that list ([`router`]). Module calls
+//! its method, path, summary, the roles it allows and its contract
+//! (parameters, body, answers); the router and the OpenAPI document
+//! ([`openapi`], with the schemas of [`openapi_schemas`]) are both built
+//! from that list ([`router`]). Module calls
 //! run on the blocking pool ([`blocking`]); every clinical and admin action
 //! passes through an [`act::Act`], which checks the caller's role
 //! ([`caller`]) and writes the audit entry, refusals and failures included.
@@ -9,7 +11,7 @@
 //! The files below only import downwards: the area files (`admin`, `cds`,
 //! `lifecycle_routes`, `prescribing`, `scheduling`) use the shared pieces
 //! (`act`, `blocking`, `caller`, `error`, `route_spec`, `state`), and the
-//! router uses the area files.
+//! router uses the area files and `openapi`, which uses `openapi_schemas`.
 
 pub mod act;
 mod admin;
@@ -21,6 +23,8 @@ pub mod error;
 pub mod fhir;
 pub mod identity;
 mod lifecycle_routes;
+pub mod openapi;
+pub mod openapi_schemas;
 mod prescribing;
 pub mod refusals;
 pub mod responses;

@@ -20,8 +20,8 @@ use crate::api::fhir;
 use crate::api::identity::{Principal, Role};
 use crate::api::responses::fhir_json;
 use crate::api::responses::{created, json_error, with_etag};
-use crate::api::route_spec::RouteSpec;
-use crate::api::scheduling::patient_param;
+use crate::api::route_spec::{Answer, Header, Param, RequestBody, RouteSpec};
+use crate::api::scheduling::{patient_param, patient_params};
 use crate::api::state::AppState;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::function_slot::RouteKey;
@@ -36,6 +36,16 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/MedicationRequest",
             summary: "Issue a prescription; refused (422) while a critical card stands unless overridden with a reason",
             roles: PRESCRIBERS,
+            params: vec![],
+            body: RequestBody::fhir("MedicationRequestDraft"),
+            answers: Answer::calling_a_module(vec![
+                Answer::fhir(201, "MedicationRequest", "Issued")
+                    .with_headers(&[Header::Location, Header::ETag]),
+                Answer::outcome(
+                    422,
+                    "A critical card stands, and no override reason was given; or the module's policy refuses it",
+                ),
+            ]),
             handler: post(issue),
         },
         RouteSpec {
@@ -43,6 +53,20 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/MedicationRequest",
             summary: "A patient's prescriptions: patient=<NHS number>&status=active",
             roles: PRESCRIBERS,
+            params: {
+                let mut params = patient_params();
+                params.push(
+                    Param::text("status", "Only active prescriptions can be searched")
+                        .one_of(&["active"]),
+                );
+                params
+            },
+            body: None,
+            answers: Answer::calling_a_module(vec![Answer::fhir(
+                200,
+                "MedicationRequestBundle",
+                "The patient's active prescriptions",
+            )]),
             handler: get(search),
         },
         RouteSpec {
@@ -50,6 +74,12 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/MedicationRequest/{id}",
             summary: "Read a prescription",
             roles: PRESCRIBERS,
+            params: vec![],
+            body: None,
+            answers: Answer::calling_a_module(vec![
+                Answer::fhir(200, "MedicationRequest", "The prescription")
+                    .with_headers(&[Header::ETag]),
+            ]),
             handler: get(read),
         },
         RouteSpec {
@@ -57,6 +87,11 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/MedicationRequest/{id}",
             summary: "Cancel a prescription: status cancelled with a statusReason",
             roles: PRESCRIBERS,
+            params: vec![],
+            body: RequestBody::fhir("MedicationRequestCancellation"),
+            answers: Answer::calling_a_module(vec![
+                Answer::fhir(200, "MedicationRequest", "Cancelled").with_headers(&[Header::ETag]),
+            ]),
             handler: put(cancel),
         },
     ]

@@ -10,13 +10,13 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::api::caller::RequestOrg;
 use crate::api::error::ApiError;
-use crate::api::route_spec::{MAX_BODY_BYTES, RouteSpec};
+use crate::api::route_spec::{Answer, MAX_BODY_BYTES, RouteSpec};
 use crate::api::state::AppState;
-use crate::api::{admin, cds, lifecycle_routes, prescribing, scheduling};
+use crate::api::{admin, cds, lifecycle_routes, openapi, prescribing, scheduling};
 use crate::runtime::bindings::IssueCode;
 
 /// Every route of the API.
@@ -32,6 +32,9 @@ pub fn routes() -> Vec<RouteSpec> {
         path: "/openapi.json",
         summary: "This API as an OpenAPI 3.1 document",
         roles: &[],
+        params: vec![],
+        body: None,
+        answers: vec![Answer::json(200, "OpenApiDocument", "This document")],
         handler: get(openapi),
     });
     all
@@ -130,52 +133,5 @@ async fn openapi() -> Response {
 
 /// The OpenAPI document, built from [`routes`].
 pub fn openapi_document() -> Value {
-    let mut paths = serde_json::Map::new();
-    for spec in routes() {
-        let path = paths
-            .entry(spec.path.to_string())
-            .or_insert_with(|| json!({}));
-        let params: Vec<Value> = spec
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        let roles: Vec<&str> = spec.roles.iter().map(|r| r.as_str()).collect();
-        let mut op = json!({
-            "summary": spec.summary,
-            "parameters": params,
-            "responses": {
-                "200": {"description": "Success"},
-                "400": {"description": "Invalid request (OperationOutcome)"},
-                "401": {"description": "No valid bearer token (OperationOutcome)"},
-                "403": {"description": "Role or organisation not allowed (OperationOutcome)"},
-                "404": {"description": "Not found (OperationOutcome)"},
-                "409": {"description": "Conflict (OperationOutcome)"},
-                "422": {"description": "Refused by the module's policy (OperationOutcome)"},
-                "503": {"description": "Module unavailable or timed out (OperationOutcome)"}
-            }
-        });
-        if roles.is_empty() {
-            op["security"] = json!([]);
-        } else {
-            op["x-roles"] = json!(roles);
-            op["description"] = json!(format!("Roles: {}.", roles.join(", ")));
-        }
-        if matches!(spec.method, Method::POST | Method::PUT) {
-            op["requestBody"] = json!({"required": true, "content": {"application/fhir+json": {"schema": {"type": "object"}}}});
-        }
-        path[spec.method.as_str().to_lowercase()] = op;
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Patchbay",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "FHIR R4 and CDS Hooks over supplier modules that implement the open care standards."
-        },
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
-        "security": [{"bearer": []}],
-        "paths": paths,
-    })
+    openapi::document(&routes())
 }

@@ -19,7 +19,7 @@ use crate::api::error::ApiError;
 use crate::api::fhir::{self, AppointmentChange};
 use crate::api::identity::{Principal, Role};
 use crate::api::responses::{created, fhir_json, json_error, with_etag};
-use crate::api::route_spec::RouteSpec;
+use crate::api::route_spec::{Answer, Header, Param, RequestBody, RouteSpec};
 use crate::api::state::AppState;
 use crate::runtime::bindings::{IssueCode, Period};
 use crate::runtime::function_slot::RouteKey;
@@ -41,6 +41,18 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/Slot",
             summary: "Search free slots: start=ge<date>, end=le<date>, service-type, schedule, status=free, _count",
             roles: BOOKERS,
+            params: vec![
+                Param::text("start", "From: a FHIR date or dateTime, prefix ge or gt (default now)")
+                    .pattern(DATE_PARAM),
+                Param::text("end", "To: a FHIR date or dateTime, prefix le or lt (default start + 7 days; at most 31 days after start)")
+                    .pattern(DATE_PARAM),
+                Param::text("service-type", "A service type code (SNOMED CT), optionally system|code"),
+                Param::text("schedule", "A schedule: Schedule/<id> or <id>"),
+                Param::text("status", "Only free slots can be searched").one_of(&["free"]),
+                Param::integer("_count", "At most this many slots", 0, MAX_COUNT.into()),
+            ],
+            body: None,
+            answers: Answer::calling_a_module(vec![Answer::fhir(200, "SlotBundle", "The free slots")]),
             handler: get(search_slots),
         },
         RouteSpec {
@@ -48,6 +60,12 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/Appointment",
             summary: "Book an appointment in a slot for a patient (by NHS number)",
             roles: BOOKERS,
+            params: vec![],
+            body: RequestBody::fhir("AppointmentBooking"),
+            answers: Answer::calling_a_module(vec![
+                Answer::fhir(201, "Appointment", "Booked").with_headers(&[Header::Location, Header::ETag]),
+                Answer::outcome(409, "The slot is no longer free"),
+            ]),
             handler: post(book),
         },
         RouteSpec {
@@ -55,6 +73,9 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/Appointment",
             summary: "A patient's appointments: patient=<NHS number> or patient:identifier=https://fhir.nhs.uk/Id/nhs-number|<NHS number>",
             roles: BOOKERS,
+            params: patient_params(),
+            body: None,
+            answers: Answer::calling_a_module(vec![Answer::fhir(200, "AppointmentBundle", "The patient's appointments")]),
             handler: get(search_appointments),
         },
         RouteSpec {
@@ -62,6 +83,11 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/Appointment/{id}",
             summary: "Read an appointment",
             roles: BOOKERS,
+            params: vec![],
+            body: None,
+            answers: Answer::calling_a_module(vec![
+                Answer::fhir(200, "Appointment", "The appointment").with_headers(&[Header::ETag]),
+            ]),
             handler: get(read),
         },
         RouteSpec {
@@ -69,8 +95,33 @@ pub fn routes() -> Vec<RouteSpec> {
             path: "/fhir/Appointment/{id}",
             summary: "Cancel (status cancelled with cancelationReason) or amend (description, comment, slot) an appointment",
             roles: BOOKERS,
+            params: vec![],
+            body: RequestBody::fhir("AppointmentChange"),
+            answers: Answer::calling_a_module(vec![
+                Answer::fhir(200, "Appointment", "Cancelled or amended").with_headers(&[Header::ETag]),
+                Answer::outcome(412, "If-Match names a version that is no longer current"),
+                Answer::outcome(422, "A cancelled or past appointment cannot change"),
+            ]),
             handler: put(update),
         },
+    ]
+}
+
+/// What a date search parameter looks like: an optional two-letter prefix,
+/// then a FHIR date or dateTime with a zone.
+const DATE_PARAM: &str = "^([a-z]{2})?[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$";
+
+/// The ways a search names its patient.
+pub fn patient_params() -> Vec<Param> {
+    vec![
+        Param::text(
+            "patient",
+            "The patient's NHS number (one of patient, patient:identifier, subject, subject:identifier is needed)",
+        ),
+        Param::text(
+            "patient:identifier",
+            "https://fhir.nhs.uk/Id/nhs-number|<NHS number>",
+        ),
     ]
 }
 
