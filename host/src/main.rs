@@ -12,7 +12,7 @@ use patchbay::api::config::Config;
 use patchbay::api::identity::{DevKey, Role, dev_claims};
 use patchbay::lifecycle::inspect;
 use patchbay::lifecycle::package::{Package, SupplierKey};
-use patchbay::store::audit::{self, Verdict};
+use patchbay::store::audit::Verdict;
 
 /// Patchbay: run supplier modules against open care standards, and swap them
 /// at runtime without moving the records.
@@ -417,7 +417,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 path.display()
             );
             let store = RecordStore::open(&path)?;
-            audit::init(&store)?;
             let trail = config.audit_trail()?;
             let conn = store.connection()?;
             match trail.verify(&conn, org.as_deref())? {

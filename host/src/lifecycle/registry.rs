@@ -7,66 +7,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::runtime::deployment::{Grants, Limits};
-use crate::store::records::RecordStore;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS modules (
-    hash TEXT PRIMARY KEY,
-    label TEXT NOT NULL,
-    world TEXT NOT NULL,
-    component BLOB NOT NULL,
-    requested_grants TEXT,
-    signed_by TEXT,
-    added_ms INTEGER NOT NULL,
-    added_by TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deployments (
-    id INTEGER PRIMARY KEY,
-    org TEXT NOT NULL,
-    function TEXT NOT NULL,
-    module_hash TEXT NOT NULL REFERENCES modules (hash),
-    module_label TEXT NOT NULL,
-    limits TEXT NOT NULL,
-    grants TEXT NOT NULL,
-    action TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    deployed_ms INTEGER NOT NULL,
-    deployed_by TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deployments_by_slot ON deployments (org, function, id);
-CREATE TABLE IF NOT EXISTS trials (
-    org TEXT NOT NULL,
-    function TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    module_hash TEXT NOT NULL REFERENCES modules (hash),
-    module_label TEXT NOT NULL,
-    percent INTEGER NOT NULL,
-    limits TEXT NOT NULL,
-    grants TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    started_ms INTEGER NOT NULL,
-    started_by TEXT NOT NULL,
-    PRIMARY KEY (org, function)
-);
--- Which organisation may see and deploy which module: the one that
--- uploaded it or named it in the configuration. Bundled modules are
--- everyone's.
-CREATE TABLE IF NOT EXISTS module_access (
-    org TEXT NOT NULL,
-    module_hash TEXT NOT NULL REFERENCES modules (hash),
-    PRIMARY KEY (org, module_hash)
-);
--- An organisation may see every module it has deployed or tried.
-INSERT OR IGNORE INTO module_access (org, module_hash)
-    SELECT DISTINCT org, module_hash FROM deployments;
-INSERT OR IGNORE INTO module_access (org, module_hash)
-    SELECT DISTINCT org, module_hash FROM trials;
-CREATE TABLE IF NOT EXISTS conformance_passed (
-    module_hash TEXT PRIMARY KEY REFERENCES modules (hash),
-    report TEXT NOT NULL,
-    ran_ms INTEGER NOT NULL
-);
-";
 
 /// A module the host has accepted.
 #[derive(Debug, Clone, Serialize)]
@@ -111,12 +51,6 @@ pub struct DeploymentRecord {
     pub deployed_ms: i64,
     /// Who.
     pub deployed_by: String,
-}
-
-/// Creates the registry's tables.
-pub fn init(store: &RecordStore) -> anyhow::Result<()> {
-    store.connection()?.execute_batch(SCHEMA)?;
-    Ok(())
 }
 
 /// Why a module cannot be added.

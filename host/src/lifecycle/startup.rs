@@ -80,8 +80,6 @@ pub fn start(startup: Startup<'_>) -> anyhow::Result<Runtime> {
         )
     })?;
     let store = RecordStore::open(startup.database)?;
-    crate::store::audit::init(&store)?;
-    registry::init(&store)?;
     if startup.demo {
         crate::store::demo::seed(&store, now_ms()).context("cannot seed the demo practices")?;
     }

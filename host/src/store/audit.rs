@@ -38,24 +38,6 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 /// often, so the anchor costs no write per request.
 const ANCHOR_EVERY: Duration = Duration::from_millis(20);
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS audit_trail (
-    org TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    time_ms INTEGER NOT NULL,
-    user TEXT NOT NULL,
-    user_name TEXT,
-    role TEXT NOT NULL,
-    action TEXT NOT NULL,
-    resource TEXT,
-    patient TEXT,
-    outcome TEXT NOT NULL,
-    detail TEXT,
-    module TEXT,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    PRIMARY KEY (org, seq)
-)";
-
 /// What to record about one action.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Event {
@@ -545,12 +527,6 @@ fn heads_mac(key: &[u8; 32], heads: &BTreeMap<String, Head>) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Creates the audit table.
-pub fn init(store: &RecordStore) -> anyhow::Result<()> {
-    store.connection()?.execute_batch(SCHEMA)?;
-    Ok(())
-}
-
 fn entry_from_row(row: &rusqlite::Row) -> rusqlite::Result<Entry> {
     Ok(Entry {
         seq: row.get(0)?,
@@ -654,7 +630,6 @@ mod tests {
 
     fn fixture() -> Fixture {
         let (store, scratch) = RecordStore::scratch().expect("store");
-        init(&store).expect("schema");
         let dir = std::env::temp_dir().join(format!("audit-{}", crate::store::records::new_id()));
         crate::store::private_files::ensure_private_dir(&dir).expect("dir");
         let trail =

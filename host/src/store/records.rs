@@ -25,104 +25,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 32;
 
-/// The schema, applied at every open; each statement is idempotent.
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS organisations (
-    ods TEXT PRIMARY KEY,
-    name TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS patients (
-    org TEXT NOT NULL,
-    nhs_number TEXT NOT NULL,
-    name TEXT NOT NULL,
-    birth_date TEXT NOT NULL,
-    PRIMARY KEY (org, nhs_number)
-);
-CREATE TABLE IF NOT EXISTS schedules (
-    org TEXT NOT NULL,
-    id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    service_system TEXT NOT NULL,
-    service_code TEXT NOT NULL,
-    service_display TEXT,
-    actor_kind TEXT NOT NULL,
-    actor_id TEXT NOT NULL,
-    actor_display TEXT,
-    PRIMARY KEY (org, id)
-);
-CREATE TABLE IF NOT EXISTS slots (
-    org TEXT NOT NULL,
-    id TEXT NOT NULL,
-    schedule_id TEXT NOT NULL,
-    start_ms INTEGER NOT NULL,
-    end_ms INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    delivery_channel TEXT NOT NULL,
-    PRIMARY KEY (org, id)
-);
-CREATE INDEX IF NOT EXISTS slots_by_start ON slots (org, start_ms);
-CREATE TABLE IF NOT EXISTS appointments (
-    org TEXT NOT NULL,
-    id TEXT NOT NULL,
-    slot_id TEXT NOT NULL,
-    patient TEXT NOT NULL,
-    start_ms INTEGER NOT NULL,
-    end_ms INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    description TEXT,
-    comment TEXT,
-    cancellation_reason TEXT,
-    created_ms INTEGER NOT NULL,
-    version INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    PRIMARY KEY (org, id)
-);
-CREATE INDEX IF NOT EXISTS appointments_by_patient ON appointments (org, patient, start_ms);
--- At most one live appointment per slot, whatever a module does.
-CREATE UNIQUE INDEX IF NOT EXISTS appointments_one_per_slot ON appointments (org, slot_id)
-    WHERE status NOT IN ('cancelled', 'entered-in-error');
-CREATE TABLE IF NOT EXISTS medication_requests (
-    org TEXT NOT NULL,
-    id TEXT NOT NULL,
-    patient TEXT NOT NULL,
-    medication_system TEXT NOT NULL,
-    medication_code TEXT NOT NULL,
-    medication_display TEXT,
-    dosage_text TEXT NOT NULL,
-    dose REAL NOT NULL,
-    dose_unit TEXT NOT NULL,
-    frequency_per_day INTEGER NOT NULL,
-    as_needed INTEGER NOT NULL,
-    route_system TEXT,
-    route_code TEXT,
-    route_display TEXT,
-    status TEXT NOT NULL,
-    intent TEXT NOT NULL,
-    authored_ms INTEGER NOT NULL,
-    requester_kind TEXT NOT NULL,
-    requester_id TEXT NOT NULL,
-    requester_display TEXT,
-    override_reason TEXT,
-    status_reason TEXT,
-    version INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    PRIMARY KEY (org, id)
-);
-CREATE INDEX IF NOT EXISTS medication_requests_by_patient ON medication_requests (org, patient, authored_ms);
-CREATE TABLE IF NOT EXISTS allergies (
-    org TEXT NOT NULL,
-    id TEXT NOT NULL,
-    patient TEXT NOT NULL,
-    code_system TEXT NOT NULL,
-    code TEXT NOT NULL,
-    code_display TEXT,
-    criticality TEXT NOT NULL,
-    reaction TEXT,
-    recorded_ms INTEGER NOT NULL,
-    PRIMARY KEY (org, id)
-);
-"#;
-
 /// Waits for another connection's write lock: SQLite's own busy timeout
 /// sleeps in coarse steps (up to 100 ms), so a writer that finds the lock
 /// taken for a millisecond may sleep for tens. This retries every 100 µs for
@@ -159,8 +61,9 @@ struct Inner {
 }
 
 impl RecordStore {
-    /// Opens (creating if needed) the database file at `path` and applies the
-    /// schema. The file is made private to this user (0600), and refused if
+    /// Opens (creating if needed) the database file at `path` and brings its
+    /// schema up to date (see [`crate::store::migrations`]); a store newer
+    /// than this host is refused. The file is made private to this user (0600), and refused if
     /// another user owns it.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -174,9 +77,12 @@ impl RecordStore {
                 idle: Mutex::new(Vec::new()),
             }),
         };
-        let conn = store.connection()?;
-        conn.execute_batch(SCHEMA)
-            .with_context(|| format!("cannot apply the schema to {}", path.display()))?;
+        let mut conn = store.connection()?;
+        let applied = crate::store::migrations::apply(&mut conn)
+            .with_context(|| format!("the records store {}", path.display()))?;
+        if !applied.is_empty() {
+            tracing::info!(store = %path.display(), versions = ?applied, "applied schema migrations");
+        }
         // SQLite made its -wal and -shm files with the database's mode; a
         // loose one left from before is tightened now.
         make_private(path)?;
