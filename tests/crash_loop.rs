@@ -242,7 +242,10 @@ fn thirty_kills_under_mixed_traffic_lose_no_acknowledged_write_and_half_write_no
     };
     // The demo's seeded records were never written through the API, so
     // have no audit entry of their own.
-    let seeded = prescription_ids(&server, &token("clinician"));
+    let seeded: BTreeSet<String> = served_prescriptions(&server, &token("clinician"))
+        .into_iter()
+        .map(|(id, _)| format!("MedicationRequest/{id}"))
+        .collect();
     let stop = Arc::new(AtomicBool::new(false));
     let ack = Arc::new(Mutex::new(Acknowledged::default()));
     let mut workers = Vec::new();
@@ -343,8 +346,8 @@ fn thirty_kills_under_mixed_traffic_lose_no_acknowledged_write_and_half_write_no
     let mut free = BTreeSet::new();
     let days = 14;
     for day in 0..days {
-        let start = chrono_day(day);
-        let end = chrono_day(day + 1);
+        let start = day_from_today(day);
+        let end = day_from_today(day + 1);
         let bundle: Value = server
             .get(
                 &format!("/fhir/Slot?status=free&start=ge{start}&end=le{end}&_count=100"),
@@ -366,23 +369,13 @@ fn thirty_kills_under_mixed_traffic_lose_no_acknowledged_write_and_half_write_no
 
     // Every acknowledged prescription is there, once.
     let mut prescriptions: BTreeMap<String, String> = BTreeMap::new();
-    for patient in PATIENTS {
-        let bundle: Value = server
-            .get(
-                &format!("/fhir/MedicationRequest?patient={patient}"),
-                &clinician,
-            )
-            .json()
-            .expect("the patient's prescriptions");
-        for entry in bundle["entry"].as_array().into_iter().flatten() {
-            let id = entry["resource"]["id"].as_str().expect("an id").to_string();
-            assert!(
-                prescriptions
-                    .insert(id.clone(), patient.to_string())
-                    .is_none(),
-                "MedicationRequest/{id} is served twice"
-            );
-        }
+    for (id, patient) in served_prescriptions(&server, &clinician) {
+        assert!(
+            prescriptions
+                .insert(id.clone(), patient.to_string())
+                .is_none(),
+            "MedicationRequest/{id} is served twice"
+        );
     }
     for (id, patient) in &ack.prescribed {
         // Read one by one: a search answers at most 500 of a patient's.
@@ -471,14 +464,18 @@ fn thirty_kills_under_mixed_traffic_lose_no_acknowledged_write_and_half_write_no
 }
 
 /// The date `days` from today, as FHIR's `YYYY-MM-DD`.
-fn chrono_day(days: i64) -> String {
+fn day_from_today(days: i64) -> String {
     let ms = patchbay::runtime::call_state::now_ms() + days * 86_400_000;
     patchbay::api::fhir::instant(ms)[..10].to_string()
 }
 
-/// The ids (`MedicationRequest/…`) of the patients' prescriptions.
-fn prescription_ids(server: &support::server::Server, clinician: &str) -> BTreeSet<String> {
-    let mut ids = BTreeSet::new();
+/// Every prescription the patients' searches serve, as (id, patient),
+/// duplicates included.
+fn served_prescriptions(
+    server: &support::server::Server,
+    clinician: &str,
+) -> Vec<(String, &'static str)> {
+    let mut served = Vec::new();
     for patient in PATIENTS {
         let bundle: Value = server
             .get(
@@ -488,10 +485,9 @@ fn prescription_ids(server: &support::server::Server, clinician: &str) -> BTreeS
             .json()
             .expect("the patient's prescriptions");
         for entry in bundle["entry"].as_array().into_iter().flatten() {
-            if let Some(id) = entry["resource"]["id"].as_str() {
-                ids.insert(format!("MedicationRequest/{id}"));
-            }
+            let id = entry["resource"]["id"].as_str().expect("an id");
+            served.push((id.to_string(), patient));
         }
     }
-    ids
+    served
 }

@@ -73,11 +73,8 @@ impl SmallDisk {
     /// The `patchbay` command with these arguments, run inside the
     /// namespace.
     fn command(&self, args: &[&str]) -> Command {
-        let launcher = self.launcher();
-        let mut cmd = Command::new(&launcher[0]);
-        cmd.args(&launcher[1..])
-            .arg(support::server::binary())
-            .args(args);
+        let mut cmd = support::server::command(&self.launcher());
+        cmd.args(args);
         cmd
     }
 
@@ -126,15 +123,23 @@ fn book_until_refused(
     token: &str,
     acknowledged: &mut Vec<String>,
 ) -> (StatusCode, String, Option<String>) {
-    for _ in 0..500 {
-        let slots = server.get("/fhir/Slot?status=free&_count=1", token);
-        let status = slots.status();
-        let retry = slots
+    // An answer's status, body and Retry-After.
+    let read = |response: reqwest::blocking::Response| {
+        let status = response.status();
+        let retry = response
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body: Value = slots.json().unwrap_or(Value::Null);
+        (
+            status,
+            response.json::<Value>().unwrap_or(Value::Null),
+            retry,
+        )
+    };
+    for _ in 0..500 {
+        // Reads are audited too, so the search may be refused first.
+        let (status, body, retry) = read(server.get("/fhir/Slot?status=free&_count=1", token));
         if status != StatusCode::OK {
             return (status, body["issue"][0]["diagnostics"].to_string(), retry);
         }
@@ -142,19 +147,12 @@ fn book_until_refused(
             .as_str()
             .expect("a free slot")
             .to_string();
-        let response = server.post("/fhir/Appointment", token, &appointment(&slot, PATIENT));
-        let status = response.status();
-        let retry = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body: Value = response.json().unwrap_or(Value::Null);
-        if status == StatusCode::CREATED {
-            acknowledged.push(body["id"].as_str().expect("an id").to_string());
-            continue;
+        let (status, body, retry) =
+            read(server.post("/fhir/Appointment", token, &appointment(&slot, PATIENT)));
+        if status != StatusCode::CREATED {
+            return (status, body["issue"][0]["diagnostics"].to_string(), retry);
         }
-        return (status, body["issue"][0]["diagnostics"].to_string(), retry);
+        acknowledged.push(body["id"].as_str().expect("an id").to_string());
     }
     panic!("500 bookings went through on a full disk");
 }

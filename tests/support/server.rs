@@ -271,8 +271,8 @@ impl Drop for Server {
     }
 }
 
-/// The binary, run under a launcher if there is one.
-fn command(launcher: &[String]) -> Command {
+/// The binary, run under a launcher (a command prefix) if there is one.
+pub fn command(launcher: &[String]) -> Command {
     match launcher.split_first() {
         Some((program, args)) => {
             let mut cmd = Command::new(program);

@@ -242,11 +242,7 @@ async fn audit_trail(
         .await
         {
             Ok(Ok(entries)) => Ok(Json(json!({"entries": entries}))),
-            Ok(Err(e)) | Err(e) => Err(ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                IssueCode::Exception,
-                format!("cannot read the audit trail: {e:#}"),
-            )),
+            Ok(Err(e)) | Err(e) => Err(ApiError::host_failure("cannot read the audit trail", &e)),
         }
     }
     .await;

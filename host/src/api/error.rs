@@ -92,9 +92,6 @@ impl From<AuthError> for ApiError {
 
 impl From<CallError> for ApiError {
     fn from(e: CallError) -> ApiError {
-        if let CallError::Host(error) = &e {
-            return Self::host_failure("the host could not complete the call", error);
-        }
         let status = match &e {
             CallError::Refused(outcome) => match outcome.code() {
                 IssueCode::Invalid
@@ -115,7 +112,9 @@ impl From<CallError> for ApiError {
             | CallError::Oversized { .. }
             | CallError::Busy { .. }
             | CallError::NoModule { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            CallError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CallError::Host(error) => {
+                return Self::host_failure("the host could not complete the call", error);
+            }
         };
         let body = match &e {
             CallError::Refused(outcome) => fhir::operation_outcome(outcome),

@@ -224,12 +224,8 @@ fn function() -> Param {
     )
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        IssueCode::Exception,
-        e.to_string(),
-    )
+fn internal(e: impl Into<anyhow::Error>) -> ApiError {
+    ApiError::host_failure("the host could not complete the action", &e.into())
 }
 
 fn standard(function: &str) -> Result<Standard, ApiError> {
@@ -259,7 +255,9 @@ impl From<DeployError> for ApiError {
             | DeployError::NoTrial(_)
             | DeployError::Failing(_)
             | DeployError::Changed(_) => StatusCode::CONFLICT,
-            DeployError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            DeployError::Store(error) => {
+                return ApiError::host_failure("the change could not be recorded", error);
+            }
         };
         let mut error = ApiError::new(status, IssueCode::BusinessRule, e.to_string());
         if let DeployError::NotReady {
@@ -285,7 +283,7 @@ async fn list_modules(
             .await;
     let result = match result {
         Ok(Ok(modules)) => Ok(Json(json!({"modules": modules}))),
-        Ok(Err(e)) | Err(e) => Err(internal(format!("{e:#}"))),
+        Ok(Err(e)) | Err(e) => Err(internal(e)),
     };
     act.finish(result).await
 }
@@ -325,7 +323,7 @@ async fn add_module(
                 &by,
             )
             .map_err(|e| match e {
-                registry::AddError::Store(e) => internal(format!("{e:#}")),
+                registry::AddError::Store(e) => internal(e),
                 e => ApiError::new(StatusCode::CONFLICT, IssueCode::Conflict, e.to_string()),
             })?;
             Ok(json!({"module": module.label.to_string(), "sha256": module.hash, "world": module.standard.world(),

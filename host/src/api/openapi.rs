@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, built from the declared routes: each route's
 //! query parameters, request body and answers, plus what every route may
-//! answer (401 and 403 for a route that needs a token, 400 and 413 for one
-//! that takes a body, 408 for all), its roles as `x-roles` (anonymous
+//! answer (401 and 403 for a route that needs a token, and 507 or 503 when
+//! the store cannot be written, since its every answer is audited; 400 and
+//! 413 for one that takes a body; 408 for all), its roles as `x-roles` (anonymous
 //! routes have `security: []`), and the schemas of `api/openapi_schemas.rs`.
 
 use serde_json::{Map, Value, json};
@@ -99,6 +100,17 @@ fn responses(spec: &RouteSpec) -> Value {
             403,
             "The caller's role, patient or organisation is not allowed",
         ));
+        all.push(
+            Answer::outcome(507, "The host's storage is full, so nothing was changed")
+                .with_headers(&[Header::RetryAfter]),
+        );
+        all.push(
+            Answer::outcome(
+                503,
+                "The host's storage is read-only or failing, so nothing was changed",
+            )
+            .with_headers(&[Header::RetryAfter]),
+        );
     }
     if spec.body.is_some() {
         all.push(Answer::outcome(
@@ -165,7 +177,7 @@ fn headers() -> Value {
             "schema": {"type": "string", "pattern": "^W/\"[0-9]+\"$"},
         },
         header_name(Header::RetryAfter): {
-            "description": "When the organisation's calls were at their limit: retry after this many seconds",
+            "description": "When the organisation's calls were at their limit, or the host's storage could not be written: retry after this many seconds",
             "required": false,
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         },
