@@ -576,10 +576,10 @@ fn audit_tampering_is_detected() {
     assert!(ok, "{text}");
     assert!(text.contains("intact: 3 entries"), "{text}");
 
-    let db = rusqlite::Connection::open(s.data_dir.join("records.db")).expect("open");
+    let db = s.connection();
     db.execute(
-        "UPDATE audit_trail SET user = 'someone-else' WHERE org = 'Y90001' AND seq = 2",
-        [],
+        "UPDATE audit_trail SET \"user\" = 'someone-else' WHERE org = 'Y90001' AND seq = 2",
+        &[],
     )
     .expect("tamper");
     let (ok, text) = s.audit_verify();
@@ -588,14 +588,14 @@ fn audit_tampering_is_detected() {
     assert!(text.contains("changed"), "{text}");
 
     db.execute(
-        "UPDATE audit_trail SET user = 'clinician-1' WHERE org = 'Y90001' AND seq = 2",
-        [],
+        "UPDATE audit_trail SET \"user\" = 'clinician-1' WHERE org = 'Y90001' AND seq = 2",
+        &[],
     )
     .expect("restore");
     assert!(s.audit_verify().0);
     db.execute(
         "DELETE FROM audit_trail WHERE org = 'Y90001' AND seq = 2",
-        [],
+        &[],
     )
     .expect("remove");
     let (ok, text) = s.audit_verify();

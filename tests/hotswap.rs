@@ -149,13 +149,10 @@ fn fifty_swaps_under_load_lose_nothing() {
     let seen = Mutex::new(Seen::default());
     let swaps = AtomicUsize::new(0);
     let appointments = || -> i64 {
-        let conn = rusqlite::Connection::open(s.data_dir.join("records.db")).expect("db");
-        conn.query_row(
-            "SELECT COUNT(*) FROM appointments WHERE org = ?1",
-            [ORG],
-            |r| r.get(0),
-        )
-        .expect("count")
+        s.connection()
+            .query_one("SELECT COUNT(*) FROM appointments WHERE org = ?1", &[&ORG])
+            .and_then(|r| r.get(0))
+            .expect("count")
     };
     let before = appointments();
     let started = Instant::now();
@@ -247,14 +244,14 @@ fn fifty_swaps_under_load_lose_nothing() {
     );
 
     // Against the store: every acknowledged booking, once, as its client left it.
-    let conn = rusqlite::Connection::open(s.data_dir.join("records.db")).expect("db");
+    let conn = s.connection();
     for (id, cancelled) in &seen.booked {
         let statuses: Vec<String> = conn
-            .prepare("SELECT status FROM appointments WHERE org = ?1 AND id = ?2")
-            .and_then(|mut q| {
-                q.query_map((ORG, id), |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()
-            })
+            .query(
+                "SELECT status FROM appointments WHERE org = ?1 AND id = ?2",
+                &[&ORG, id],
+            )
+            .and_then(|rows| rows.iter().map(|r| r.get(0)).collect())
             .expect("query");
         let expected = if *cancelled { "cancelled" } else { "booked" };
         assert_eq!(statuses, vec![expected.to_string()], "appointment {id}");
@@ -268,22 +265,22 @@ fn fifty_swaps_under_load_lose_nothing() {
     );
     // No slot booked twice, and every busy slot held by exactly one live appointment.
     let doubled: i64 = conn
-        .query_row(
+        .query_one(
             "SELECT COUNT(*) FROM (SELECT slot_id FROM appointments WHERE org = ?1 \
-             AND status NOT IN ('cancelled', 'entered-in-error') GROUP BY slot_id HAVING COUNT(*) > 1)",
-            [ORG],
-            |r| r.get(0),
+             AND status NOT IN ('cancelled', 'entered-in-error') GROUP BY slot_id HAVING COUNT(*) > 1) doubled",
+            &[&ORG],
         )
+        .and_then(|r| r.get(0))
         .expect("count");
     assert_eq!(doubled, 0, "slots booked twice");
     let mismatched: i64 = conn
-        .query_row(
+        .query_one(
             "SELECT COUNT(*) FROM slots s WHERE s.org = ?1 AND (s.status = 'busy') != EXISTS \
              (SELECT 1 FROM appointments a WHERE a.org = s.org AND a.slot_id = s.id \
               AND a.status NOT IN ('cancelled', 'entered-in-error'))",
-            [ORG],
-            |r| r.get(0),
+            &[&ORG],
         )
+        .and_then(|r| r.get(0))
         .expect("count");
     assert_eq!(
         mismatched, 0,

@@ -274,11 +274,11 @@ fn concurrent_bookings_of_one_slot_give_one_success() {
     // The store agrees: one live appointment per slot.
     let conn = h.runtime.records().connection().expect("connection");
     let live: i64 = conn
-        .query_row(
+        .query_one(
             "SELECT COUNT(*) FROM appointments WHERE org = ?1 AND status = 'booked'",
-            [ORG],
-            |r| r.get(0),
+            &[&ORG],
         )
+        .and_then(|r| r.get(0))
         .expect("count");
     assert_eq!(live, 5);
 }

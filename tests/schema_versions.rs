@@ -16,19 +16,20 @@ fn a_store_newer_than_the_host_is_refused_and_left_as_it_was() {
     assert_eq!(server.get("/admin/slots", &admin).status(), StatusCode::OK);
     assert!(server.terminate().success(), "{}", server.log());
 
-    let db = server.data_dir.join("records.db");
-    let conn = rusqlite::Connection::open(&db).expect("the store");
+    let conn = server.connection();
     let known: u32 = conn
-        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .query_one("SELECT MAX(version) FROM schema_version", &[])
+        .and_then(|r| r.get(0))
         .expect("a schema version");
     assert_eq!(known, patchbay::store::migrations::latest());
     conn.execute(
         "INSERT INTO schema_version (version, name, applied_ms) VALUES (?1, 'from a newer host', 0)",
-        [known + 1],
+        &[&(known + 1)],
     )
     .expect("a newer version");
     let before: i64 = conn
-        .query_row("SELECT COUNT(*) FROM audit_trail", [], |r| r.get(0))
+        .query_one("SELECT COUNT(*) FROM audit_trail", &[])
+        .and_then(|r| r.get(0))
         .expect("audit entries");
     drop(conn);
 
@@ -45,14 +46,15 @@ fn a_store_newer_than_the_host_is_refused_and_left_as_it_was() {
             && said.contains("nothing was changed"),
         "the refusal does not say what is wrong and what to do: {said}"
     );
-    let conn = rusqlite::Connection::open(&db).expect("the store");
+    let conn = server.connection();
     let after: i64 = conn
-        .query_row("SELECT COUNT(*) FROM audit_trail", [], |r| r.get(0))
+        .query_one("SELECT COUNT(*) FROM audit_trail", &[])
+        .and_then(|r| r.get(0))
         .expect("audit entries");
     assert_eq!(before, after, "the refused start wrote to the store");
 
     // Back at a version it knows (a restored backup), it serves again.
-    conn.execute("DELETE FROM schema_version WHERE version > ?1", [known])
+    conn.execute("DELETE FROM schema_version WHERE version > ?1", &[&known])
         .expect("restore");
     drop(conn);
     server.kill_and_restart();

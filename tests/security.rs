@@ -9,6 +9,7 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use patchbay::store::database::Engine;
 use patchbay::store::demo::{OTHER_PATIENT, PATIENTS};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -161,19 +162,19 @@ limits = { memory_bytes = 16777216, deadline = 2000 }
     assert!(issue_text(&outcome).contains("at most 1000"), "{outcome}");
     // A record grown to tens of megabytes (as a flood of book-and-cancel
     // with long texts made it before the limits).
-    let db = rusqlite::Connection::open(s.data_dir.join("records.db")).expect("db");
+    let db = s.connection();
     let comment = "y".repeat(1_000);
-    db.execute_batch("BEGIN").expect("begin");
+    db.begin(true).expect("begin");
     for n in 0..20_000 {
         db.execute(
             "INSERT INTO appointments (org, id, slot_id, patient, start_ms, end_ms, status, description, \
              comment, cancellation_reason, created_ms, version, updated_ms) \
              VALUES ('Y90001', ?1, ?2, ?3, ?4, ?4, 'cancelled', 'old', ?5, 'flood', 0, 2, 0)",
-            rusqlite::params![format!("flood-{n}"), format!("gone-{n}"), nhs, n as i64, comment],
+            &[&format!("flood-{n}"), &format!("gone-{n}"), &nhs, &(n as i64), &comment],
         )
         .expect("insert");
     }
-    db.execute_batch("COMMIT").expect("commit");
+    db.commit().expect("commit");
     // Still readable by the patient and by staff, with the live booking.
     for token in [&patient, &receptionist] {
         let (status, bundle) = body(s.get(&format!("/fhir/Appointment?patient={nhs}"), token));
@@ -205,23 +206,35 @@ fn a_write_that_cannot_be_audited_is_not_made() {
     let s = Server::start();
     let receptionist = s.token("receptionist", ORG, None);
     let slot = free_slot(&s, &receptionist);
-    let db = rusqlite::Connection::open(s.data_dir.join("records.db")).expect("db");
-    db.execute_batch(
-        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_trail \
-         BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be written'); END;",
-    )
+    let db = s.connection();
+    db.batch(match db.engine() {
+        Engine::Sqlite => {
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_trail \
+             BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be written'); END;"
+        }
+        Engine::Postgres => {
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'the audit trail cannot be written'; END $$; \
+             CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_trail \
+             FOR EACH ROW EXECUTE FUNCTION refuse_audit();"
+        }
+    })
     .expect("trigger");
     let (status, outcome) = book(&s, &receptionist, &slot, PATIENTS[1].nhs_number);
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{outcome}");
     let booked: i64 = db
-        .query_row(
+        .query_one(
             "SELECT COUNT(*) FROM appointments WHERE org = 'Y90001' AND slot_id = ?1",
-            [&slot],
-            |r| r.get(0),
+            &[&slot],
         )
+        .and_then(|r| r.get(0))
         .expect("count");
     assert_eq!(booked, 0, "nothing was booked without its audit entry");
-    db.execute_batch("DROP TRIGGER refuse_audit").expect("drop");
+    db.batch(match db.engine() {
+        Engine::Sqlite => "DROP TRIGGER refuse_audit",
+        Engine::Postgres => "DROP TRIGGER refuse_audit ON audit_trail",
+    })
+    .expect("drop");
     let (status, booked) = book(&s, &receptionist, &slot, PATIENTS[1].nhs_number);
     assert_eq!(status, StatusCode::CREATED, "{booked}");
     let id = booked["id"].as_str().expect("id");
@@ -251,17 +264,17 @@ fn removing_the_last_audit_entries_is_detected() {
     std::thread::sleep(Duration::from_millis(300));
     let (ok, text) = s.audit_verify();
     assert!(ok, "{text}");
-    let db = rusqlite::Connection::open(s.data_dir.join("records.db")).expect("db");
+    let db = s.connection();
     db.execute(
         "DELETE FROM audit_trail WHERE org = 'Y90001' AND seq > 8",
-        [],
+        &[],
     )
     .expect("truncate");
     let (ok, text) = s.audit_verify();
     assert!(!ok, "{text}");
     assert!(text.contains("entries were removed"), "{text}");
     // And emptying it.
-    db.execute("DELETE FROM audit_trail", []).expect("empty");
+    db.execute("DELETE FROM audit_trail", &[]).expect("empty");
     let (ok, text) = s.audit_verify();
     assert!(!ok, "{text}");
 }

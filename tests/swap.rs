@@ -184,20 +184,20 @@ fn a_swap_under_load_drops_nothing() {
     let conn = h.runtime.records().connection().expect("connection");
     for id in &booked {
         let status: String = conn
-            .query_row(
+            .query_one(
                 "SELECT status FROM appointments WHERE org = ?1 AND id = ?2",
-                (ORG, id),
-                |r| r.get(0),
+                &[&ORG, id],
             )
+            .and_then(|r| r.get(0))
             .expect("the appointment is in the store");
         assert_eq!(status, "cancelled");
     }
     let busy: i64 = conn
-        .query_row(
+        .query_one(
             "SELECT COUNT(*) FROM slots WHERE org = ?1 AND status = 'busy'",
-            [ORG],
-            |r| r.get(0),
+            &[&ORG],
         )
+        .and_then(|r| r.get(0))
         .expect("count");
     assert_eq!(busy, 0, "every slot taken was freed again");
 }

@@ -217,13 +217,10 @@ fn a_canary_is_sticky_per_patient_survives_a_restart_and_is_promoted() {
 }
 
 fn appointment_rows(s: &Server) -> i64 {
-    let conn = rusqlite::Connection::open(s.data_dir.join("records.db")).expect("db");
-    conn.query_row(
-        "SELECT COUNT(*) FROM appointments WHERE org = ?1",
-        [ORG],
-        |r| r.get(0),
-    )
-    .expect("count")
+    s.connection()
+        .query_one("SELECT COUNT(*) FROM appointments WHERE org = ?1", &[&ORG])
+        .and_then(|r| r.get(0))
+        .expect("count")
 }
 
 #[test]

@@ -133,7 +133,7 @@ fn benches(c: &mut Criterion) {
     });
     search.bench_function("native", |b| {
         b.iter(|| {
-            let mut conn = runtime.records().connection().expect("connection");
+            let conn = runtime.records().connection().expect("connection");
             let tx = conn.transaction().expect("tx");
             let query = SlotQuery {
                 period: week.period,
@@ -181,7 +181,7 @@ fn benches(c: &mut Criterion) {
     check.bench_function("native", |b| {
         use northwind_prescribing::knowledge;
         b.iter(|| {
-            let mut conn = runtime.records().connection().expect("connection");
+            let conn = runtime.records().connection().expect("connection");
             let tx = conn.transaction().expect("tx");
             let person = patients::lookup(&tx, ORG, patient)
                 .expect("lookup")

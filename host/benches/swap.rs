@@ -13,6 +13,9 @@
 //! `docs/benchmarks.md` quotes.
 
 #[allow(dead_code)]
+#[path = "../../tests/support/database.rs"]
+mod database;
+#[allow(dead_code)]
 #[path = "../../tests/support/server.rs"]
 mod server;
 

@@ -37,6 +37,11 @@ enum Command {
         /// The data directory, overriding the configuration.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Keep the records in PostgreSQL (`postgres://USER@HOST:PORT/DB`),
+        /// overriding the configuration; hosts on the same database are
+        /// replicas.
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Print a development token signed with the development key a server
     /// in development mode (the demo, or identity.development = true) trusts,
@@ -317,6 +322,10 @@ enum AuditCommand {
         /// The data directory, overriding the configuration.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// The PostgreSQL database the chain is in, overriding the
+        /// configuration.
+        #[arg(long)]
+        database: Option<String>,
         /// Only this organisation's chain (ODS code).
         #[arg(long)]
         org: Option<String>,
@@ -357,8 +366,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             listen,
             data_dir,
+            database,
         } => {
             let mut config = load(config, data_dir)?;
+            if database.is_some() {
+                config.database = database;
+            }
             if let Some(listen) = listen {
                 config.listen = listen;
             }
@@ -406,17 +419,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 AuditCommand::Verify {
                     config,
                     data_dir,
+                    database,
                     org,
                 },
         } => {
-            let config = load(config, data_dir)?;
-            let path = config.database();
-            anyhow::ensure!(
-                path.exists(),
-                "there is no records store at {}",
-                path.display()
-            );
-            let store = RecordStore::open(&path)?;
+            let mut config = load(config, data_dir)?;
+            if database.is_some() {
+                config.database = database;
+            }
+            let location = config.database()?;
+            if let Some(path) = patchbay::store::database::sqlite_path(&location) {
+                anyhow::ensure!(
+                    path.exists(),
+                    "there is no records store at {}",
+                    path.display()
+                );
+            }
+            let store = RecordStore::open_at(&location)?;
             let trail = config.audit_trail()?;
             let conn = store.connection()?;
             match trail.verify(&conn, org.as_deref())? {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod database;
 pub mod server;
 
 use std::sync::Arc;
@@ -21,13 +22,21 @@ use patchbay_sdk::time::{DAY, HOUR};
 pub struct Harness {
     pub runtime: Runtime,
     pub now: i64,
-    _scratch: ScratchFile,
+    _scratch: Option<ScratchFile>,
+    _database: Option<database::TestDatabase>,
 }
 
 impl Harness {
     /// A runtime with the demo practices seeded and nothing deployed.
     pub fn new() -> Harness {
-        let (store, scratch) = RecordStore::scratch().expect("scratch store");
+        let database = database::TestDatabase::for_this_run();
+        let (store, scratch) = match &database {
+            Some(db) => (RecordStore::open_at(&db.location()).expect("store"), None),
+            None => {
+                let (store, scratch) = RecordStore::scratch().expect("scratch store");
+                (store, Some(scratch))
+            }
+        };
         let now = now_ms();
         demo::seed(&store, now).expect("seed");
         let runtime = Runtime::new(store, &EngineSettings::default()).expect("runtime");
@@ -35,6 +44,7 @@ impl Harness {
             runtime,
             now,
             _scratch: scratch,
+            _database: database,
         }
     }
 

@@ -26,6 +26,12 @@ pub struct Server {
     /// empty to run it directly.
     launcher: Vec<String>,
     client: Client,
+    /// Its PostgreSQL database, when the run uses PostgreSQL; dropped after
+    /// the server stops.
+    database: Option<super::database::TestDatabase>,
+    /// The PostgreSQL database it shares with other replicas, if any (the
+    /// test owns it).
+    shared_database: Option<String>,
 }
 
 /// The organisations every test server serves: the demo practices, and
@@ -97,7 +103,62 @@ impl Server {
         trust: &str,
         organisations: &str,
     ) -> Server {
+        Self::launch(
+            dir,
+            launcher,
+            top,
+            trust,
+            organisations,
+            super::database::TestDatabase::for_this_run(),
+            None,
+        )
+    }
+
+    /// Starts one replica of several on a PostgreSQL database the test
+    /// owns: the standard organisations, with `peer`'s development and
+    /// audit keys (replicas share them: a token one accepts, every one
+    /// accepts, and the audit chain is one).
+    pub fn start_replica(
+        database: &super::database::TestDatabase,
+        peer: Option<&Server>,
+    ) -> Server {
+        let dir = Self::new_dir();
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        if let Some(peer) = peer {
+            for key in ["dev-signing-key.pem", "audit.key"] {
+                std::fs::copy(peer.data_dir.join(key), data.join(key)).expect("the peer's key");
+            }
+        }
+        Self::launch(
+            &dir,
+            Vec::new(),
+            "",
+            "",
+            STANDARD_ORGANISATIONS,
+            None,
+            Some(database.url.clone()),
+        )
+    }
+
+    fn launch(
+        dir: &Path,
+        launcher: Vec<String>,
+        top: &str,
+        trust: &str,
+        organisations: &str,
+        database: Option<super::database::TestDatabase>,
+        shared_database: Option<String>,
+    ) -> Server {
         std::fs::create_dir_all(dir).expect("temp dir");
+        let url = database
+            .as_ref()
+            .map(|db| db.url.clone())
+            .or_else(|| shared_database.clone());
+        let top = match &url {
+            Some(url) => format!("database = \"{url}\"\n{top}"),
+            None => top.to_string(),
+        };
         let port = free_port();
         let faulty = built_path("faulty_scheduling");
         let config = dir.join("patchbay.toml");
@@ -130,6 +191,8 @@ allow_unsigned = true
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("client"),
+            database,
+            shared_database,
         };
         server.wait_ready();
         server
@@ -138,8 +201,19 @@ allow_unsigned = true
     /// Kills the server with SIGKILL, no chance to clean up, and starts it
     /// again on the same configuration and data.
     pub fn kill_and_restart(&mut self) {
+        self.kill();
+        self.restart();
+    }
+
+    /// Kills the server with SIGKILL, no chance to clean up.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts the server again (after [`Server::kill`]) on the same
+    /// configuration and data, and waits until it answers.
+    pub fn restart(&mut self) {
         let dir = self
             .data_dir
             .parent()
@@ -234,6 +308,32 @@ allow_unsigned = true
             .body(body.to_string())
             .send()
             .expect("PUT")
+    }
+
+    /// Where its records store is: its PostgreSQL database, or the SQLite
+    /// file in its data directory.
+    pub fn location(&self) -> patchbay::store::database::Location {
+        match (&self.database, &self.shared_database) {
+            (Some(db), _) => db.location(),
+            (None, Some(url)) => patchbay::store::database::Location::Postgres(url.clone()),
+            (None, None) => {
+                patchbay::store::database::Location::Sqlite(self.data_dir.join("records.db"))
+            }
+        }
+    }
+
+    /// A connection to its database as it is, no migration applied (to
+    /// check, or tamper with, what it stored).
+    pub fn connection(&self) -> patchbay::store::database::PooledConnection {
+        patchbay::store::database::Pool::new(self.location())
+            .get()
+            .expect("a connection to the server's store")
+    }
+
+    /// Its records store, opened beside it (either engine), for checking
+    /// what was stored.
+    pub fn store(&self) -> patchbay::RecordStore {
+        patchbay::RecordStore::open_at(&self.location()).expect("the server's store")
     }
 
     /// Sends SIGTERM and waits for the process to exit.

@@ -15,6 +15,7 @@ use crate::api::identity::{Principal, Role};
 use crate::api::responses::fhir_json;
 use crate::api::route_spec::{Answer, Param, RouteSpec};
 use crate::api::state::AppState;
+use crate::lifecycle::replication::{self, ReplicaView};
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::standard::Standard;
 use crate::store::audit;
@@ -137,7 +138,7 @@ async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
     let ok = blocking(move || {
         store
             .connection()
-            .and_then(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .and_then(|c| Ok(c.query_one("SELECT 1", &[])?.get::<i64>(0)?))
     })
     .await;
     match ok {
@@ -254,10 +255,34 @@ async fn slots(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     let act = state.act(&principal, "slots.list", &[Role::Admin]).await?;
+    // On PostgreSQL: what every replica serves in each slot, and which lag.
+    let runtime = state.runtime.clone();
+    let org = principal.organisation.clone();
+    let replicas = blocking(move || -> anyhow::Result<Vec<Vec<ReplicaView>>> {
+        let conn = runtime.records().connection()?;
+        Standard::ALL
+            .into_iter()
+            .map(|s| replication::serving(&conn, &org, s.function()))
+            .collect()
+    })
+    .await
+    .and_then(|r| r)
+    .map_err(|e| ApiError::host_failure("cannot read what the replicas serve", &e));
+    let replicas = match replicas {
+        Ok(replicas) => replicas,
+        Err(e) => return act.finish(Err(e)).await,
+    };
     let list: Vec<Value> = Standard::ALL
         .into_iter()
-        .filter_map(|s| state.runtime.slots().get(&principal.organisation, s))
-        .map(|slot| {
+        .zip(replicas)
+        .filter_map(|(s, replicas)| {
+            state
+                .runtime
+                .slots()
+                .get(&principal.organisation, s)
+                .map(|slot| (slot, replicas))
+        })
+        .map(|(slot, replicas)| {
             let active = slot.active();
             json!({
                 "organisation": slot.organisation,
@@ -268,6 +293,7 @@ async fn slots(
                 "healthy": !active.health.tripped(),
                 "trial": slot.trial().map(|t| t.summary()),
                 "history": slot.history().iter().map(|label| label.to_string()).collect::<Vec<_>>(),
+                "replicas": replicas,
             })
         })
         .collect();

@@ -20,6 +20,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the records store and keys live.
     pub data_dir: PathBuf,
+    /// The records in PostgreSQL instead of SQLite in the data directory:
+    /// `postgres://USER@HOST:PORT/DATABASE`. Any number of hosts given the
+    /// same database serve the same organisations as replicas.
+    pub database: Option<String>,
     /// Seed the demo practices' records (schedules, slots, patients).
     pub demo: bool,
     /// The organisations served, by ODS code.
@@ -170,6 +174,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
+            database: None,
             demo: true,
             organisations,
             limits: Limits::default(),
@@ -213,6 +218,10 @@ impl Config {
             "the [http] limits in {} must all be above 0",
             path.display()
         );
+        if let Some(url) = &config.database {
+            crate::store::database::Location::parse_database(url)
+                .with_context(|| format!("database in {} is not valid", path.display()))?;
+        }
         if let Some(url) = &config.public_url {
             anyhow::ensure!(
                 (url.starts_with("https://") || url.starts_with("http://"))
@@ -241,9 +250,14 @@ impl Config {
         self.identity.development || self.demo
     }
 
-    /// The records store's file.
-    pub fn database(&self) -> PathBuf {
-        self.data_dir.join("records.db")
+    /// Where the records store is: `database` if set, else `records.db` in
+    /// the data directory.
+    pub fn database(&self) -> anyhow::Result<crate::store::database::Location> {
+        use crate::store::database::Location;
+        match &self.database {
+            Some(url) => Ok(Location::parse_database(url)?),
+            None => Ok(Location::Sqlite(self.data_dir.join("records.db"))),
+        }
     }
 
     /// Where the audit trail's key and anchor are: as configured, or in

@@ -21,6 +21,7 @@ use crate::api::state::AppState;
 use crate::lifecycle::package::Package;
 use crate::lifecycle::readiness::NotReady;
 use crate::lifecycle::registry;
+use crate::lifecycle::replication;
 use crate::lifecycle::rollout::{self, DeployError};
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::standard::Standard;
@@ -428,7 +429,7 @@ async fn deploy_module(
             .await
             .map_err(internal)??;
         act.module = Some(deployed.deployment.module.clone());
-        Ok(Json(json!(deployed)))
+        Ok(Json(with_replicas(&state, deployed).await))
     }
     .await;
     act.finish(result).await
@@ -501,10 +502,31 @@ async fn swap_back_or_forward(
         .await
         .map_err(internal)??;
         act.module = Some(deployed.deployment.module.clone());
-        Ok(Json(json!(deployed)))
+        Ok(Json(with_replicas(&state, deployed).await))
     }
     .await;
     act.finish(result).await
+}
+
+/// A slot change's answer: what was recorded, how long it took, and, on a
+/// PostgreSQL store, which replicas serve it (each is waited for, up to
+/// [`replication::PROPAGATION_WAIT`]; one that lags shows `current: false`).
+async fn with_replicas(state: &AppState, deployed: rollout::Deployed) -> Value {
+    let runtime = state.runtime.clone();
+    let record = deployed.deployment.clone();
+    let replicas = blocking(move || {
+        replication::wait_for(&runtime, &record.org, &record.function, &record.module_hash)
+    })
+    .await;
+    let mut answer = json!(deployed);
+    match replicas {
+        Ok(Ok(replicas)) if !replicas.is_empty() => answer["replicas"] = json!(replicas),
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) | Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "cannot tell which replicas serve the change")
+        }
+    }
+    answer
 }
 
 async fn canary(

@@ -21,7 +21,7 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
     let (audit_key, audit_anchor) = config.audit_paths();
     startup::start(Startup {
         data_dir: &config.data_dir,
-        database: &config.database(),
+        database: &config.database()?,
         demo: config.demo,
         organisations: &config.organisations,
         limits: &config.limits,
@@ -40,6 +40,13 @@ pub fn start(config: &Config) -> anyhow::Result<Runtime> {
 pub fn app_state(config: Config) -> anyhow::Result<AppState> {
     let verifier = Verifier::new(&config)?;
     let runtime = start(&config)?;
+    // On PostgreSQL, this host is one replica of many: it hears the others'
+    // slot changes and reports what it serves.
+    let address = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    crate::lifecycle::replication::start(&runtime, &config.trust, &address)?;
     Ok(AppState {
         runtime,
         verifier: Arc::new(verifier),

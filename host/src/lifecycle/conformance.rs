@@ -330,7 +330,7 @@ const SCHEDULING: &[Check] = &[
             conn.execute(
                 "UPDATE slots SET status = 'busy-unavailable' WHERE org = ?1 AND id IN \
                  (SELECT id FROM slots WHERE org = ?1 AND start_ms > ?2 ORDER BY start_ms LIMIT 3)",
-                (&kit.org, fixed_now() + DAY),
+                &[&kit.org, &(fixed_now() + DAY)],
             )
             .map_err(|e| e.to_string())?;
             drop(conn);

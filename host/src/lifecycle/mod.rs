@@ -2,7 +2,8 @@
 //! modules ([`package`], [`registry`], [`inspect`]), proves them
 //! ([`conformance`], [`readiness`]), changes what a slot serves ([`rollout`]:
 //! deploy, roll back, canary, shadow, promote, abort), brings every slot back
-//! at start-up ([`startup`]), and acts on failing deployments the runtime
+//! at start-up ([`startup`]), keeps replicas on one PostgreSQL store alike
+//! ([`replication`]), and acts on failing deployments the runtime
 //! reports ([`supervisor`]). It imports the runtime and the store, never the
 //! API.
 
@@ -12,6 +13,7 @@ pub mod loading;
 pub mod package;
 pub mod readiness;
 pub mod registry;
+pub mod replication;
 pub mod rollout;
 pub mod startup;
 pub mod supervisor;

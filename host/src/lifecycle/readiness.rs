@@ -83,12 +83,13 @@ pub fn smoke(runtime: &Runtime, org: &str, deployment: &Arc<Deployment>) -> Resu
     let scratch = Scratch::begin(runtime, SMOKE_BUDGET).map_err(NotReady::Host)?;
     let patient: Option<String> = {
         let conn = runtime.records().connection().map_err(NotReady::Host)?;
-        conn.query_row(
+        conn.query_opt(
             "SELECT nhs_number FROM patients WHERE org = ?1 ORDER BY nhs_number LIMIT 1",
-            [org],
-            |r| r.get(0),
+            &[&org],
         )
         .ok()
+        .flatten()
+        .and_then(|r| r.get(0).ok())
     };
     let ctx = CallContext {
         organisation: org.to_string(),

@@ -3,10 +3,10 @@
 //! it), and every deployment to every slot (who, when, why), so a restart
 //! comes back with the same active modules and a slot can roll back.
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::runtime::deployment::{Grants, Limits};
+use crate::store::database::{Connection, DbError};
 
 /// A module the host has accepted.
 #[derive(Debug, Clone, Serialize)]
@@ -81,8 +81,8 @@ pub enum AddError {
     Store(#[from] anyhow::Error),
 }
 
-impl From<rusqlite::Error> for AddError {
-    fn from(e: rusqlite::Error) -> AddError {
+impl From<DbError> for AddError {
+    fn from(e: DbError) -> AddError {
         AddError::Store(e.into())
     }
 }
@@ -109,15 +109,15 @@ pub fn add_module(
         .map_err(anyhow::Error::from)?;
     // One statement, so two uploads at once cannot both take a name.
     conn.execute(
-        "INSERT OR IGNORE INTO modules (hash, label, world, component, requested_grants, signed_by, added_ms, added_by) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM modules WHERE label = ?2)",
-        params![hash, label, world, component, requested, signed_by, now, by],
+        "INSERT INTO modules (hash, label, world, component, requested_grants, signed_by, added_ms, added_by) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM modules WHERE label = ?2) \
+         ON CONFLICT DO NOTHING",
+        &[&hash, &label, &world, &component, &requested, &signed_by, &now, &by],
     )?;
     let registered: Option<String> = conn
-        .query_row("SELECT label FROM modules WHERE hash = ?1", [hash], |r| {
-            r.get(0)
-        })
-        .optional()?;
+        .query_opt("SELECT label FROM modules WHERE hash = ?1", &[&hash])?
+        .map(|r| r.get(0))
+        .transpose()?;
     match registered {
         Some(registered) if registered == label => {}
         Some(registered) => {
@@ -127,10 +127,9 @@ pub fn add_module(
             });
         }
         None => {
-            let existing: String =
-                conn.query_row("SELECT hash FROM modules WHERE label = ?1", [label], |r| {
-                    r.get(0)
-                })?;
+            let existing: String = conn
+                .query_one("SELECT hash FROM modules WHERE label = ?1", &[&label])?
+                .get(0)?;
             return Err(AddError::NameTaken {
                 label: label.to_string(),
                 existing,
@@ -138,8 +137,8 @@ pub fn add_module(
         }
     }
     conn.execute(
-        "INSERT OR IGNORE INTO module_access (org, module_hash) VALUES (?1, ?2)",
-        (org, hash),
+        "INSERT INTO module_access (org, module_hash) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        &[&org, &hash],
     )?;
     Ok(())
 }
@@ -151,33 +150,29 @@ fn visible(conn: &Connection, org: &str, hash: &str, label: &str) -> anyhow::Res
         return Ok(true);
     }
     Ok(conn
-        .query_row(
+        .query_opt(
             "SELECT 1 FROM module_access WHERE org = ?1 AND module_hash = ?2",
-            (org, hash),
-            |_| Ok(()),
-        )
-        .optional()?
+            &[&org, &hash],
+        )?
         .is_some())
 }
 
 /// The modules an organisation may see and deploy, newest first.
 pub fn modules(conn: &Connection, org: &str) -> anyhow::Result<Vec<ModuleRecord>> {
-    let mut stmt = conn.prepare(
+    let rows = conn.query(
         "SELECT hash, label, world, signed_by, added_ms, added_by FROM modules ORDER BY added_ms DESC, label",
+        &[],
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(ModuleRecord {
+    let mut out = Vec::new();
+    for r in rows {
+        let row = ModuleRecord {
             hash: r.get(0)?,
             label: r.get(1)?,
             world: r.get(2)?,
             signed_by: r.get(3)?,
             added_ms: r.get(4)?,
             added_by: r.get(5)?,
-        })
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let row = row?;
+        };
         if visible(conn, org, &row.hash, &row.label)? {
             out.push(row);
         }
@@ -220,53 +215,76 @@ pub fn module_bytes(
     conn: &Connection,
     hash_or_label: &str,
 ) -> anyhow::Result<Option<StoredModule>> {
-    let row = conn
-        .query_row(
-            "SELECT hash, label, component, requested_grants, signed_by FROM modules WHERE hash = ?1 OR label = ?1 \
-             ORDER BY added_ms DESC LIMIT 1",
-            [hash_or_label],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((hash, label, bytes, requested, signed_by)) = row else {
+    let Some(r) = conn.query_opt(
+        "SELECT hash, label, component, requested_grants, signed_by FROM modules WHERE hash = ?1 OR label = ?1 \
+         ORDER BY added_ms DESC LIMIT 1",
+        &[&hash_or_label],
+    )?
+    else {
         return Ok(None);
     };
+    let requested: Option<String> = r.get(3)?;
     Ok(Some(StoredModule {
-        hash,
-        label,
-        bytes,
+        hash: r.get(0)?,
+        label: r.get(1)?,
+        bytes: r.get(2)?,
         requested: requested.map(|r| serde_json::from_str(&r)).transpose()?,
-        signed_by,
+        signed_by: r.get(4)?,
     }))
 }
 
-/// Records a deployment.
+/// Records a deployment, and tells every replica.
 pub fn record_deployment(conn: &Connection, d: &DeploymentRecord) -> anyhow::Result<i64> {
-    conn.execute(
-        "INSERT INTO deployments (org, function, module_hash, module_label, limits, grants, action, reason, \
-         deployed_ms, deployed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            d.org,
-            d.function,
-            d.module_hash,
-            d.module,
-            serde_json::to_string(&d.limits)?,
-            serde_json::to_string(&d.grants)?,
-            d.action,
-            d.reason,
-            d.deployed_ms,
-            d.deployed_by
-        ],
-    )?;
-    Ok(conn.last_insert_rowid())
+    record_deployment_replacing(conn, d, None)?
+        .ok_or_else(|| anyhow::anyhow!("the deployment was not recorded"))
+}
+
+/// Records a deployment that replaces module `replacing` (by hash) as the
+/// slot's active one, if the slot's last recorded deployment is still of
+/// that module; `None` if another change came first (on this replica or
+/// another). One transaction, holding the slot's lock, so two replicas
+/// rolling back the same failing module make one rollback between them.
+/// With no `replacing`, records the deployment whatever came before.
+pub fn record_deployment_replacing(
+    conn: &Connection,
+    d: &DeploymentRecord,
+    replacing: Option<&str>,
+) -> anyhow::Result<Option<i64>> {
+    let tx = conn.transaction()?;
+    tx.lock_slot(&d.org, &d.function)?;
+    if let Some(expected) = replacing {
+        let latest: Option<String> = tx
+            .query_opt(
+                "SELECT module_hash FROM deployments WHERE org = ?1 AND function = ?2 ORDER BY id DESC LIMIT 1",
+                &[&d.org, &d.function],
+            )?
+            .map(|r| r.get(0))
+            .transpose()?;
+        if latest.as_deref() != Some(expected) {
+            return Ok(None);
+        }
+    }
+    let id = tx
+        .query_one(
+            "INSERT INTO deployments (org, function, module_hash, module_label, limits, grants, action, reason, \
+             deployed_ms, deployed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+            &[
+                &d.org,
+                &d.function,
+                &d.module_hash,
+                &d.module,
+                &serde_json::to_string(&d.limits)?,
+                &serde_json::to_string(&d.grants)?,
+                &d.action,
+                &d.reason,
+                &d.deployed_ms,
+                &d.deployed_by,
+            ],
+        )?
+        .get(0)?;
+    tx.notify_slot_changed(&d.org, &d.function)?;
+    tx.commit()?;
+    Ok(Some(id))
 }
 
 /// A slot's deployments, oldest first. The last is the active one.
@@ -275,52 +293,25 @@ pub fn history(
     org: &str,
     function: &str,
 ) -> anyhow::Result<Vec<DeploymentRecord>> {
-    let mut stmt = conn.prepare(
+    let rows = conn.query(
         "SELECT id, org, function, module_hash, module_label, limits, grants, action, reason, deployed_ms, deployed_by \
          FROM deployments WHERE org = ?1 AND function = ?2 ORDER BY id",
+        &[&org, &function],
     )?;
-    let rows = stmt.query_map((org, function), |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, String>(7)?,
-            r.get::<_, String>(8)?,
-            r.get::<_, i64>(9)?,
-            r.get::<_, String>(10)?,
-        ))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let (
-            id,
-            org,
-            function,
-            module_hash,
-            module,
-            limits,
-            grants,
-            action,
-            reason,
-            deployed_ms,
-            deployed_by,
-        ) = row?;
+    for r in rows {
         out.push(DeploymentRecord {
-            id,
-            org,
-            function,
-            module_hash,
-            module,
-            limits: serde_json::from_str(&limits)?,
-            grants: serde_json::from_str(&grants)?,
-            action,
-            reason,
-            deployed_ms,
-            deployed_by,
+            id: r.get(0)?,
+            org: r.get(1)?,
+            function: r.get(2)?,
+            module_hash: r.get(3)?,
+            module: r.get(4)?,
+            limits: serde_json::from_str(&r.get::<String>(5)?)?,
+            grants: serde_json::from_str(&r.get::<String>(6)?)?,
+            action: r.get(7)?,
+            reason: r.get(8)?,
+            deployed_ms: r.get(9)?,
+            deployed_by: r.get(10)?,
         });
     }
     Ok(out)
@@ -356,22 +347,27 @@ pub struct TrialRecord {
 /// Records a slot's trial, replacing any earlier one.
 pub fn set_trial(conn: &Connection, t: &TrialRecord) -> anyhow::Result<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO trials (org, function, mode, module_hash, module_label, percent, limits, grants, \
-         reason, started_ms, started_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            t.org,
-            t.function,
-            t.mode,
-            t.module_hash,
-            t.module,
-            t.percent,
-            serde_json::to_string(&t.limits)?,
-            serde_json::to_string(&t.grants)?,
-            t.reason,
-            t.started_ms,
-            t.started_by
+        "INSERT INTO trials (org, function, mode, module_hash, module_label, percent, limits, grants, \
+         reason, started_ms, started_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+         ON CONFLICT (org, function) DO UPDATE SET mode = excluded.mode, module_hash = excluded.module_hash, \
+         module_label = excluded.module_label, percent = excluded.percent, limits = excluded.limits, \
+         grants = excluded.grants, reason = excluded.reason, started_ms = excluded.started_ms, \
+         started_by = excluded.started_by",
+        &[
+            &t.org,
+            &t.function,
+            &t.mode,
+            &t.module_hash,
+            &t.module,
+            &t.percent,
+            &serde_json::to_string(&t.limits)?,
+            &serde_json::to_string(&t.grants)?,
+            &t.reason,
+            &t.started_ms,
+            &t.started_by,
         ],
     )?;
+    conn.notify_slot_changed(&t.org, &t.function)?;
     Ok(())
 }
 
@@ -379,61 +375,44 @@ pub fn set_trial(conn: &Connection, t: &TrialRecord) -> anyhow::Result<()> {
 pub fn clear_trial(conn: &Connection, org: &str, function: &str) -> anyhow::Result<()> {
     conn.execute(
         "DELETE FROM trials WHERE org = ?1 AND function = ?2",
-        (org, function),
+        &[&org, &function],
     )?;
+    conn.notify_slot_changed(org, function)?;
     Ok(())
 }
 
 /// A slot's recorded trial, if any.
 pub fn trial(conn: &Connection, org: &str, function: &str) -> anyhow::Result<Option<TrialRecord>> {
-    let row = conn
-        .query_row(
-            "SELECT org, function, mode, module_hash, module_label, percent, limits, grants, reason, started_ms, \
-             started_by FROM trials WHERE org = ?1 AND function = ?2",
-            (org, function),
-            |r| {
-                Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-                    (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, u8>(5)?),
-                    (r.get::<_, String>(6)?, r.get::<_, String>(7)?),
-                    (r.get::<_, String>(8)?, r.get::<_, i64>(9)?, r.get::<_, String>(10)?),
-                ))
-            },
-        )
-        .optional()?;
-    let Some((
-        (org, function, mode),
-        (module_hash, module, percent),
-        (limits, grants),
-        (reason, started_ms, started_by),
-    )) = row
+    let Some(r) = conn.query_opt(
+        "SELECT org, function, mode, module_hash, module_label, percent, limits, grants, reason, started_ms, \
+         started_by FROM trials WHERE org = ?1 AND function = ?2",
+        &[&org, &function],
+    )?
     else {
         return Ok(None);
     };
     Ok(Some(TrialRecord {
-        org,
-        function,
-        mode,
-        module_hash,
-        module,
-        percent,
-        limits: serde_json::from_str(&limits)?,
-        grants: serde_json::from_str(&grants)?,
-        reason,
-        started_ms,
-        started_by,
+        org: r.get(0)?,
+        function: r.get(1)?,
+        mode: r.get(2)?,
+        module_hash: r.get(3)?,
+        module: r.get(4)?,
+        percent: r.get(5)?,
+        limits: serde_json::from_str(&r.get::<String>(6)?)?,
+        grants: serde_json::from_str(&r.get::<String>(7)?)?,
+        reason: r.get(8)?,
+        started_ms: r.get(9)?,
+        started_by: r.get(10)?,
     }))
 }
 
 /// Whether a module has passed its standard's conformance suite here.
 pub fn passed_conformance(conn: &Connection, module_hash: &str) -> anyhow::Result<bool> {
     Ok(conn
-        .query_row(
+        .query_opt(
             "SELECT 1 FROM conformance_passed WHERE module_hash = ?1",
-            [module_hash],
-            |_| Ok(()),
-        )
-        .optional()?
+            &[&module_hash],
+        )?
         .is_some())
 }
 
@@ -445,8 +424,9 @@ pub fn record_conformance(
     now: i64,
 ) -> anyhow::Result<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO conformance_passed (module_hash, report, ran_ms) VALUES (?1, ?2, ?3)",
-        params![module_hash, report, now],
+        "INSERT INTO conformance_passed (module_hash, report, ran_ms) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (module_hash) DO UPDATE SET report = excluded.report, ran_ms = excluded.ran_ms",
+        &[&module_hash, &report, &now],
     )?;
     Ok(())
 }

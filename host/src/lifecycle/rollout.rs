@@ -186,12 +186,15 @@ fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, Depl
 }
 
 /// Records a deployment and makes it the slot's active one; the caller
-/// holds the change lock.
+/// holds the change lock. With `replacing` (a module's hash), only if the
+/// slot's last recorded deployment is still that module's, whichever
+/// replica recorded it.
 fn go_live(
     runtime: &Runtime,
     request: &Request<'_>,
     candidate: Candidate,
     action: &str,
+    replacing: Option<&str>,
 ) -> Result<Deployed, DeployError> {
     let Candidate {
         deployment,
@@ -216,7 +219,9 @@ fn go_live(
         deployed_by: request.by.to_string(),
     };
     let conn = runtime.records().connection().map_err(DeployError::Store)?;
-    record.id = registry::record_deployment(&conn, &record).map_err(DeployError::Store)?;
+    record.id = registry::record_deployment_replacing(&conn, &record, replacing)
+        .map_err(DeployError::Store)?
+        .ok_or(DeployError::Changed(request.standard.function()))?;
     let slot = runtime
         .slots()
         .deploy(request.org, Arc::clone(&deployment))?;
@@ -244,7 +249,7 @@ fn go_live(
 pub fn deploy(runtime: &Runtime, request: Request<'_>) -> Result<Deployed, DeployError> {
     let candidate = candidate(runtime, &request)?;
     let _changing = runtime.slots().changing();
-    go_live(runtime, &request, candidate, "deploy")
+    go_live(runtime, &request, candidate, "deploy", None)
 }
 
 /// The history action of a rollback the host made itself.
@@ -329,7 +334,13 @@ fn rollback_from(
     if !Arc::ptr_eq(&existing_slot(runtime, org, standard)?.active(), from) {
         return Err(DeployError::Changed(standard.function()));
     }
-    go_live(runtime, &request, candidate, action)
+    go_live(
+        runtime,
+        &request,
+        candidate,
+        action,
+        Some(&from.module.hash),
+    )
 }
 
 /// Starts a canary or shadow trial of a registered module in a slot, after
@@ -461,7 +472,7 @@ pub fn promote(
         timings: Timings::default(),
         started,
     };
-    go_live(runtime, &request, candidate, "promote")
+    go_live(runtime, &request, candidate, "promote", None)
 }
 
 /// Ends a slot's trial; the candidate stops receiving calls. Returns what

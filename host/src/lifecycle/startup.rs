@@ -51,8 +51,8 @@ pub struct Organisation {
 pub struct Startup<'a> {
     /// The data directory: made private to the host's user.
     pub data_dir: &'a Path,
-    /// The records store's file.
-    pub database: &'a Path,
+    /// Where the records store is (either engine).
+    pub database: &'a crate::store::database::Location,
     /// Seed the demo practices' records.
     pub demo: bool,
     /// The organisations served, by ODS code.
@@ -79,7 +79,7 @@ pub fn start(startup: Startup<'_>) -> anyhow::Result<Runtime> {
             startup.data_dir.display()
         )
     })?;
-    let store = RecordStore::open(startup.database)?;
+    let store = RecordStore::open_at(startup.database)?;
     if startup.demo {
         crate::store::demo::seed(&store, now_ms()).context("cannot seed the demo practices")?;
     }
@@ -239,7 +239,7 @@ fn record_configured(
 /// Checks that a registered module is still admitted by the trust settings:
 /// its signing key still trusted for its supplier, or (unsigned) bundled or
 /// allowed in development mode. Removing a key revokes its modules.
-fn still_trusted(stored: &StoredModule, trust: &Trust) -> anyhow::Result<()> {
+pub(crate) fn still_trusted(stored: &StoredModule, trust: &Trust) -> anyhow::Result<()> {
     match &stored.signed_by {
         Some(key) => {
             let supplier = stored.label.split('/').next().unwrap_or_default();

@@ -128,11 +128,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
     let db = match tx {
         Tx::Own => {
             let db = runtime.records().connection().map_err(CallError::Host)?;
-            let begin = match access {
-                Access::Read => "BEGIN DEFERRED",
-                Access::Write => "BEGIN IMMEDIATE",
-            };
-            db.execute_batch(begin).map_err(|e| {
+            db.begin(access == Access::Write).map_err(|e| {
                 CallError::Host(
                     anyhow::Error::new(e).context("cannot begin the call's transaction"),
                 )
@@ -141,7 +137,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
         }
         Tx::Scratch(scratch) => {
             let db = scratch.take()?;
-            if let Err(e) = db.execute_batch("SAVEPOINT call") {
+            if let Err(e) = db.batch("SAVEPOINT call") {
                 scratch.put_back(db);
                 return Err(CallError::Host(
                     anyhow::Error::new(e).context("cannot begin a scratch call"),
@@ -151,8 +147,12 @@ pub fn invoke<P, R: Comparable + Recorded>(
         }
     };
     let sql = |db: &PooledConnection, sql: &str| {
-        db.execute_batch(sql)
-            .map_err(|e| CallError::Host(anyhow::Error::new(e).context(format!("{sql} failed"))))
+        let done = match sql {
+            "COMMIT" => db.commit(),
+            "ROLLBACK" => db.rollback(),
+            _ => db.batch(sql),
+        };
+        done.map_err(|e| CallError::Host(anyhow::Error::new(e).context(format!("{sql} failed"))))
     };
 
     let deadline = |deployment: &Deployment| match tx {

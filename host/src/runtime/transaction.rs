@@ -35,7 +35,7 @@ impl Scratch {
     /// its deployment's, cut to what is left of the budget.
     pub fn begin(runtime: &Runtime, budget: Duration) -> anyhow::Result<Arc<Scratch>> {
         let db = runtime.records().connection()?;
-        db.execute_batch("BEGIN IMMEDIATE")
+        db.begin(true)
             .map_err(|e| anyhow::Error::new(e).context("cannot begin a scratch transaction"))?;
         Ok(Arc::new(Scratch {
             db: std::sync::Mutex::new(Some(db)),
@@ -68,7 +68,7 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         if let Some(db) = self.db.get_mut().ok().and_then(|db| db.take())
-            && let Err(e) = db.execute_batch("ROLLBACK")
+            && let Err(e) = db.rollback()
         {
             tracing::error!(error = %e, "cannot roll back a scratch transaction");
         }

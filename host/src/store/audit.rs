@@ -25,10 +25,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use hmac::{Hmac, Mac};
-use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::store::database::{Connection, DbError, Row};
 use crate::store::records::RecordStore;
 
 /// The hash before the first entry of a chain.
@@ -242,42 +242,43 @@ impl Trail {
     }
 
     /// Appends an event to its organisation's chain on a connection that is
-    /// already inside a write transaction (`BEGIN IMMEDIATE`), so the entry
-    /// commits with the change it records, or neither does. Call
-    /// [`Trail::committed`] once the transaction has committed.
+    /// already inside a write transaction, so the entry commits with the
+    /// change it records, or neither does. Writers of one organisation's
+    /// chain take turns (see [`Connection::lock_audit_chain`]), whichever
+    /// replica they run on. Call [`Trail::committed`] once the transaction
+    /// has committed.
     pub fn append(&self, conn: &Connection, time_ms: i64, event: &Event) -> anyhow::Result<Entry> {
-        let (last_seq, prev_hash): (i64, String) = conn
-            .prepare_cached(
-                "SELECT seq, hash FROM audit_trail WHERE org = ?1 ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row([&event.org], |r| Ok((r.get(0)?, r.get(1)?)))
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS.to_string())),
-                e => Err(e),
-            })?;
+        conn.lock_audit_chain(&event.org)?;
+        let (last_seq, prev_hash): (i64, String) = match conn.query_opt(
+            "SELECT seq, hash FROM audit_trail WHERE org = ?1 ORDER BY seq DESC LIMIT 1",
+            &[&event.org],
+        )? {
+            Some(row) => (row.get(0)?, row.get(1)?),
+            None => (0, GENESIS.to_string()),
+        };
         let seq = last_seq + 1;
         let hash = self.hash_of(seq, time_ms, event, &prev_hash);
-        conn.prepare_cached(
-            "INSERT INTO audit_trail (org, seq, time_ms, user, user_name, role, action, resource, patient, \
+        conn.execute(
+            "INSERT INTO audit_trail (org, seq, time_ms, \"user\", user_name, role, action, resource, patient, \
              outcome, detail, module, prev_hash, hash) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?
-        .execute(params![
-            event.org,
-            seq,
-            time_ms,
-            event.user,
-            event.user_name,
-            event.role,
-            event.action,
-            event.resource,
-            event.patient,
-            event.outcome,
-            event.detail,
-            event.module,
-            prev_hash,
-            hash
-        ])?;
+            &[
+                &event.org,
+                &seq,
+                &time_ms,
+                &event.user,
+                &event.user_name,
+                &event.role,
+                &event.action,
+                &event.resource,
+                &event.patient,
+                &event.outcome,
+                &event.detail,
+                &event.module,
+                &prev_hash,
+                &hash,
+            ],
+        )?;
         Ok(Entry {
             seq,
             time_ms,
@@ -301,8 +302,8 @@ impl Trail {
         time_ms: i64,
         event: &Event,
     ) -> anyhow::Result<Entry> {
-        let mut conn = store.connection()?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let conn = store.connection()?;
+        let tx = conn.transaction()?;
         let entry = self.append(&tx, time_ms, event)?;
         tx.commit()?;
         self.committed(&entry);
@@ -325,14 +326,34 @@ impl Trail {
             Some(anchor) => self.read_anchor(&anchor.path)?,
             None => None,
         };
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} WHERE (?1 IS NULL OR org = ?1) ORDER BY org, seq"
-        ))?;
-        let mut rows = stmt.query([org])?;
         let mut heads: BTreeMap<String, Head> = BTreeMap::new();
         let mut entries = 0;
-        while let Some(row) = rows.next()? {
-            let entry = entry_from_row(row)?;
+        // Read a page at a time, so a long trail never sits in memory whole.
+        let mut page: Vec<Entry> = Vec::new();
+        let mut position = 0;
+        loop {
+            if position == page.len() {
+                let (after_org, after_seq) = page
+                    .last()
+                    .map_or((String::new(), 0), |e| (e.event.org.clone(), e.seq));
+                page = conn
+                    .query(
+                        &format!(
+                            "SELECT {COLUMNS} WHERE (CAST(?1 AS TEXT) IS NULL OR org = ?1) \
+                             AND (org > ?2 OR (org = ?2 AND seq > ?3)) ORDER BY org, seq LIMIT ?4"
+                        ),
+                        &[&org, &after_org, &after_seq, &VERIFY_PAGE],
+                    )?
+                    .iter()
+                    .map(entry_from_row)
+                    .collect::<Result<_, _>>()?;
+                position = 0;
+                if page.is_empty() {
+                    break;
+                }
+            }
+            let entry = page[position].clone();
+            position += 1;
             let org = entry.event.org.clone();
             let (expected_seq, prev_hash) = match heads.get(&org) {
                 Some(head) => (head.seq + 1, head.hash.clone()),
@@ -404,12 +425,12 @@ impl Trail {
                         });
                     }
                     let hash: Option<String> = conn
-                        .query_row(
+                        .query_opt(
                             "SELECT hash FROM audit_trail WHERE org = ?1 AND seq = ?2",
-                            params![anchored_org, head.seq],
-                            |r| r.get(0),
-                        )
-                        .ok();
+                            &[anchored_org, &head.seq],
+                        )?
+                        .map(|r| r.get(0))
+                        .transpose()?;
                     if hash.as_deref() != Some(head.hash.as_str()) {
                         return Ok(Verdict::Broken {
                             org: anchored_org.clone(),
@@ -527,7 +548,7 @@ fn heads_mac(key: &[u8; 32], heads: &BTreeMap<String, Head>) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-fn entry_from_row(row: &rusqlite::Row) -> rusqlite::Result<Entry> {
+fn entry_from_row(row: &Row) -> Result<Entry, DbError> {
     Ok(Entry {
         seq: row.get(0)?,
         time_ms: row.get(1)?,
@@ -548,7 +569,10 @@ fn entry_from_row(row: &rusqlite::Row) -> rusqlite::Result<Entry> {
     })
 }
 
-const COLUMNS: &str = "seq, time_ms, user, user_name, org, role, action, resource, patient, outcome, detail, module, \
+/// Entries read at a time by [`Trail::verify`].
+const VERIFY_PAGE: i64 = 5_000;
+
+const COLUMNS: &str = "seq, time_ms, \"user\", user_name, org, role, action, resource, patient, outcome, detail, module, \
      prev_hash, hash FROM audit_trail";
 
 /// Which entries of an organisation's chain to list.
@@ -572,23 +596,22 @@ pub struct Filter {
 pub fn list(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<Entry>> {
     let limit = filter.limit.unwrap_or(100).min(1000);
     let action_prefix = filter.action.as_ref().map(|a| format!("{a}%"));
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} WHERE (?1 IS NULL OR org = ?1) AND (?2 IS NULL OR user = ?2) \
-         AND (?3 IS NULL OR patient = ?3) AND (?4 IS NULL OR action LIKE ?4) AND seq > ?5 \
-         ORDER BY org, seq LIMIT ?6"
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            filter.org,
-            filter.user,
-            filter.patient,
-            action_prefix,
-            filter.after.unwrap_or(0),
-            limit
+    let rows = conn.query(
+        &format!(
+            "SELECT {COLUMNS} WHERE (CAST(?1 AS TEXT) IS NULL OR org = ?1) AND (CAST(?2 AS TEXT) IS NULL OR \"user\" = ?2) \
+             AND (CAST(?3 AS TEXT) IS NULL OR patient = ?3) AND (CAST(?4 AS TEXT) IS NULL OR action LIKE ?4) AND seq > ?5 \
+             ORDER BY org, seq LIMIT ?6"
+        ),
+        &[
+            &filter.org,
+            &filter.user,
+            &filter.patient,
+            &action_prefix,
+            &filter.after.unwrap_or(0),
+            &limit,
         ],
-        entry_from_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
 }
 
 /// What a verification found.
@@ -695,18 +718,18 @@ mod tests {
         // recomputes the chain after it with plain SHA-256.
         let conn = f.store.connection().expect("conn");
         let mut prev: String = conn
-            .query_row(
+            .query_one(
                 "SELECT hash FROM audit_trail WHERE org = 'Y90001' AND seq = 2",
-                [],
-                |r| r.get(0),
+                &[],
             )
+            .and_then(|r| r.get(0))
             .expect("entry 2");
         for seq in 3..=5 {
             use sha2::Digest as _;
             let forged = hex::encode(sha2::Sha256::digest(format!("{prev}{seq}").as_bytes()));
             conn.execute(
-                "UPDATE audit_trail SET user = 'someone-else', prev_hash = ?1, hash = ?2 WHERE org = 'Y90001' AND seq = ?3",
-                params![prev, forged, seq],
+                "UPDATE audit_trail SET \"user\" = 'someone-else', prev_hash = ?1, hash = ?2 WHERE org = 'Y90001' AND seq = ?3",
+                &[&prev, &forged, &seq],
             )
             .expect("rewrite");
             prev = forged;
@@ -722,7 +745,7 @@ mod tests {
         let f = fixture();
         fill(&f, "Y90001", 20);
         let conn = f.store.connection().expect("conn");
-        conn.execute("DELETE FROM audit_trail WHERE seq > 10", [])
+        conn.execute("DELETE FROM audit_trail WHERE seq > 10", &[])
             .expect("delete");
         match verdict(&f) {
             Verdict::Broken { seq, reason, .. } => {
@@ -738,7 +761,8 @@ mod tests {
         let f = fixture();
         fill(&f, "Y90001", 4);
         let conn = f.store.connection().expect("conn");
-        conn.execute("DELETE FROM audit_trail", []).expect("delete");
+        conn.execute("DELETE FROM audit_trail", &[])
+            .expect("delete");
         assert!(matches!(verdict(&f), Verdict::Broken { .. }));
     }
 
@@ -763,12 +787,10 @@ mod tests {
     #[test]
     fn an_entry_joins_its_change_or_neither_commits() {
         let f = fixture();
-        let mut conn = f.store.connection().expect("conn");
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .expect("tx");
+        let conn = f.store.connection().expect("conn");
+        let tx = conn.transaction().expect("tx");
         f.trail.append(&tx, 1, &event("Y90001", 0)).expect("append");
-        tx.rollback().expect("rollback");
+        drop(tx);
         assert_eq!(verdict(&f), Verdict::Intact { entries: 0 });
     }
 }

@@ -5,7 +5,6 @@
 //! weeks ahead of `now`, and never changes what is there.
 
 use anyhow::Context as _;
-use rusqlite::params;
 
 use crate::store::records::RecordStore;
 
@@ -82,7 +81,7 @@ pub const DAYS_AHEAD: i64 = 14;
 /// `now`'s day to [`DAYS_AHEAD`] days ahead.
 pub fn seed(store: &RecordStore, now: i64) -> anyhow::Result<()> {
     seed_organisation(store, ORG, "Riverside Surgery (demo)", now)?;
-    let mut conn = store.connection()?;
+    let conn = store.connection()?;
     let tx = conn.transaction().context("cannot seed the demo")?;
     seed_practice(
         &tx,
@@ -104,15 +103,15 @@ pub fn seed_organisation(
     name: &str,
     now: i64,
 ) -> anyhow::Result<()> {
-    let mut conn = store.connection()?;
+    let conn = store.connection()?;
     let tx = conn.transaction().context("cannot seed the demo")?;
     seed_practice(&tx, org, name, &PATIENTS, now)?;
     let recorded = now - 400 * patchbay_sdk::time::DAY;
     tx.execute(
-        "INSERT OR IGNORE INTO allergies (org, id, patient, code_system, code, code_display, criticality, \
+        "INSERT INTO allergies (org, id, patient, code_system, code, code_display, criticality, \
          reaction, recorded_ms) VALUES (?1, 'demo-allergy-1', ?2, ?3, '91936005', 'Allergy to penicillin', \
-         'high', 'Anaphylaxis', ?4)",
-        params![org, PATIENTS[1].nhs_number, patchbay_sdk::coding::SNOMED_CT, recorded],
+         'high', 'Anaphylaxis', ?4) ON CONFLICT DO NOTHING",
+        &[&org, &PATIENTS[1].nhs_number, &patchbay_sdk::coding::SNOMED_CT, &recorded],
     )?;
     let current = [
         (
@@ -134,12 +133,12 @@ pub fn seed_organisation(
     ];
     for (id, patient, code, display, dose, text) in current {
         tx.execute(
-            "INSERT OR IGNORE INTO medication_requests (org, id, patient, medication_system, medication_code, \
+            "INSERT INTO medication_requests (org, id, patient, medication_system, medication_code, \
              medication_display, dosage_text, dose, dose_unit, frequency_per_day, as_needed, status, intent, \
              authored_ms, requester_kind, requester_id, requester_display, version, updated_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'mg', 1, 0, 'active', 'order', ?9, 'Practitioner', \
-             'demo-gp', 'Duty GP (demo)', 1, ?9)",
-            params![org, id, patient, patchbay_sdk::coding::SNOMED_CT, code, display, text, dose, recorded],
+             'demo-gp', 'Duty GP (demo)', 1, ?9) ON CONFLICT DO NOTHING",
+            &[&org, &id, &patient, &patchbay_sdk::coding::SNOMED_CT, &code, &display, &text, &dose, &recorded],
         )?;
     }
     tx.commit().context("cannot seed the demo")?;
@@ -147,7 +146,7 @@ pub fn seed_organisation(
 }
 
 fn seed_practice(
-    tx: &rusqlite::Transaction,
+    tx: &crate::store::database::Connection,
     org: &str,
     name: &str,
     patients: &[DemoPatient],
@@ -156,13 +155,14 @@ fn seed_practice(
     use patchbay_sdk::time::{DAY, HOUR, MINUTE, civil_from_days, start_of_day};
 
     tx.execute(
-        "INSERT OR IGNORE INTO organisations (ods, name) VALUES (?1, ?2)",
-        (org, name),
+        "INSERT INTO organisations (ods, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        &[&org, &name],
     )?;
     for p in patients {
         tx.execute(
-            "INSERT OR IGNORE INTO patients (org, nhs_number, name, birth_date) VALUES (?1, ?2, ?3, ?4)",
-            (org, p.nhs_number, p.name, p.birth_date),
+            "INSERT INTO patients (org, nhs_number, name, birth_date) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT DO NOTHING",
+            &[&org, &p.nhs_number, &p.name, &p.birth_date],
         )?;
     }
     let schedules = [
@@ -183,15 +183,14 @@ fn seed_practice(
     ];
     for (id, label, kind, actor, actor_display) in schedules {
         tx.execute(
-            "INSERT OR IGNORE INTO schedules (org, id, name, service_system, service_code, service_display, \
-             actor_kind, actor_id, actor_display) VALUES (?1, ?2, ?3, ?4, ?5, 'General practice', ?6, ?7, ?8)",
-            params![org, id, label, patchbay_sdk::coding::SNOMED_CT, GENERAL_PRACTICE, kind, actor, actor_display],
+            "INSERT INTO schedules (org, id, name, service_system, service_code, service_display, \
+             actor_kind, actor_id, actor_display) VALUES (?1, ?2, ?3, ?4, ?5, 'General practice', ?6, ?7, ?8) \
+             ON CONFLICT DO NOTHING",
+            &[&org, &id, &label, &patchbay_sdk::coding::SNOMED_CT, &GENERAL_PRACTICE, &kind, &actor, &actor_display],
         )?;
     }
-    let mut insert = tx.prepare(
-        "INSERT OR IGNORE INTO slots (org, id, schedule_id, start_ms, end_ms, status, delivery_channel) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 'free', ?6)",
-    )?;
+    let insert = "INSERT INTO slots (org, id, schedule_id, start_ms, end_ms, status, delivery_channel) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'free', ?6) ON CONFLICT DO NOTHING";
     let today = start_of_day(now);
     for day in 0..=DAYS_AHEAD {
         let day_start = today + day * DAY;
@@ -207,14 +206,17 @@ fn seed_practice(
                     9 + i / 4,
                     (i % 4) * 15
                 );
-                insert.execute(params![
-                    org,
-                    id,
-                    schedule,
-                    start,
-                    start + 15 * MINUTE,
-                    channel
-                ])?;
+                tx.execute(
+                    insert,
+                    &[
+                        &org,
+                        &id,
+                        &schedule,
+                        &start,
+                        &(start + 15 * MINUTE),
+                        &channel,
+                    ],
+                )?;
             }
         }
     }

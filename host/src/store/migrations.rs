@@ -27,12 +27,20 @@ pub struct Migration {
 
 /// Every migration, in order; the last one's version is the schema version
 /// this host knows.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "records, audit trail and module registry",
-    sqlite: include_str!("migrations/sqlite/0001_initial.sql"),
-    postgres: include_str!("migrations/postgres/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "records, audit trail and module registry",
+        sqlite: include_str!("migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "replicas and what each serves",
+        sqlite: include_str!("migrations/sqlite/0002_replicas.sql"),
+        postgres: include_str!("migrations/postgres/0002_replicas.sql"),
+    },
+];
 
 /// The PostgreSQL advisory lock that one host at a time holds while it
 /// migrates, so replicas starting together take turns.
@@ -197,6 +205,23 @@ fn now_ms() -> i64 {
 mod tests {
     use super::*;
 
+    /// Every version, in order.
+    fn every() -> Vec<u32> {
+        MIGRATIONS.iter().map(|m| m.version).collect()
+    }
+
+    /// Every migration, then one that adds a table and fails.
+    fn with_a_failing_one(sqlite: &'static str, postgres: &'static str) -> Vec<Migration> {
+        let mut all = MIGRATIONS.to_vec();
+        all.push(Migration {
+            version: latest() + 1,
+            name: "adds a table, then fails",
+            sqlite,
+            postgres,
+        });
+        all
+    }
+
     fn memory() -> Connection {
         Connection::open_in_memory().expect("an in-memory database")
     }
@@ -204,7 +229,7 @@ mod tests {
     #[test]
     fn a_new_store_gets_every_migration_once() {
         let mut conn = memory();
-        assert_eq!(apply(&mut conn).expect("migrated"), vec![1]);
+        assert_eq!(apply(&mut conn).expect("migrated"), every());
         assert_eq!(current(&conn).expect("version"), latest());
         assert!(apply(&mut conn).expect("up to date").is_empty());
         let tables: i64 = conn
@@ -225,7 +250,7 @@ mod tests {
              INSERT INTO organisations VALUES ('Y90001', 'Riverside');",
         )
         .expect("an old store");
-        assert_eq!(apply(&mut conn).expect("migrated"), vec![1]);
+        assert_eq!(apply(&mut conn).expect("migrated"), every());
         let name: String = conn
             .query_row("SELECT name FROM organisations", [], |r| r.get(0))
             .expect("the row is kept");
@@ -251,21 +276,16 @@ mod tests {
     fn a_failing_migration_changes_nothing() {
         let mut conn = memory();
         apply(&mut conn).expect("migrated");
-        let broken = [
-            MIGRATIONS[0],
-            Migration {
-                version: 2,
-                name: "adds a table, then fails",
-                sqlite: "CREATE TABLE added (x INTEGER); SELECT * FROM no_such_table;",
-                postgres: "",
-            },
-        ];
+        let broken = with_a_failing_one(
+            "CREATE TABLE added (x INTEGER); SELECT * FROM no_such_table;",
+            "",
+        );
         let error = apply_these(&mut conn, &broken).expect_err("fails");
         assert!(
-            matches!(error, MigrationError::Failed { version: 2, .. }),
+            matches!(error, MigrationError::Failed { version, .. } if version == latest() + 1),
             "{error}"
         );
-        assert_eq!(current(&conn).expect("version"), 1);
+        assert_eq!(current(&conn).expect("version"), latest());
         let added: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_master WHERE name = 'added'",
@@ -315,7 +335,7 @@ mod tests {
     #[test]
     fn postgres_gets_the_same_versions_and_refuses_a_newer_store() {
         let (_db, mut client) = PostgresDatabase::create();
-        assert_eq!(apply_postgres(&mut client).expect("migrated"), vec![1]);
+        assert_eq!(apply_postgres(&mut client).expect("migrated"), every());
         assert!(apply_postgres(&mut client).expect("up to date").is_empty());
         let tables: i64 = client
             .query_one(
@@ -352,18 +372,13 @@ mod tests {
     fn a_failing_postgres_migration_changes_nothing() {
         let (_db, mut client) = PostgresDatabase::create();
         apply_postgres(&mut client).expect("migrated");
-        let broken = [
-            MIGRATIONS[0],
-            Migration {
-                version: 2,
-                name: "adds a table, then fails",
-                sqlite: "",
-                postgres: "CREATE TABLE added (x INTEGER); SELECT * FROM no_such_table;",
-            },
-        ];
+        let broken = with_a_failing_one(
+            "",
+            "CREATE TABLE added (x INTEGER); SELECT * FROM no_such_table;",
+        );
         let error = apply_postgres_these(&mut client, &broken).expect_err("fails");
         assert!(
-            matches!(error, MigrationError::Failed { version: 2, .. }),
+            matches!(error, MigrationError::Failed { version, .. } if version == latest() + 1),
             "{error}"
         );
         let added: i64 = client

@@ -1,4 +1,6 @@
 //! The store: the organisations' records in standard form ([`records`]),
+//! on SQLite or PostgreSQL through one connection type ([`database`],
+//! [`sql_value`]),
 //! its schema as numbered migrations ([`migrations`]),
 //! the audit trail ([`audit`]), the demo practices' seed data ([`demo`]),
 //! private files for secrets ([`private_files`]), and what a failing disk
@@ -6,8 +8,10 @@
 //! else of the host.
 
 pub mod audit;
+pub mod database;
 pub mod demo;
 pub mod migrations;
 pub mod private_files;
 pub mod records;
+pub mod sql_value;
 pub mod storage_fault;

@@ -1,7 +1,7 @@
-//! The records store: the organisations' data in standard form, in SQLite.
-//!
-//! One file in the data directory, in WAL mode, so readers never wait for a
-//! writer. Every table is partitioned by organisation (ODS code): every query
+//! The records store: the organisations' data in standard form, in SQLite
+//! (one file in the data directory, in WAL mode, so readers never wait for a
+//! writer) or in PostgreSQL (shared by replicas; see
+//! [`crate::store::database`]). Every table is partitioned by organisation (ODS code): every query
 //! names the organisation, and the host interfaces take it from the call, never
 //! from a module. Connections come from a small pool; a module call holds one
 //! for its whole transaction.
@@ -10,82 +10,62 @@
 //! and `-shm` beside it) is private to the host's user, mode 0600; a
 //! database file another user owns is refused.
 
-use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::Context as _;
-use rusqlite::Connection;
 
-/// How long a writer waits for another writer's transaction to end before it
-/// gives up with `SQLITE_BUSY`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::store::database::{Engine, Location, Pool};
 
-/// Idle connections kept for reuse.
-const MAX_IDLE: usize = 32;
+pub use crate::store::database::{Connection, PooledConnection};
 
-/// Waits for another connection's write lock: SQLite's own busy timeout
-/// sleeps in coarse steps (up to 100 ms), so a writer that finds the lock
-/// taken for a millisecond may sleep for tens. This retries every 100 µs for
-/// the first 10 ms, then every millisecond, for up to [`BUSY_TIMEOUT`].
-fn wait_for_lock(attempt: i32) -> bool {
-    let attempt = attempt.max(0) as u64;
-    let (fine, fine_step, coarse_step) =
-        (100u64, Duration::from_micros(100), Duration::from_millis(1));
-    let waited = if attempt < fine {
-        fine_step * attempt as u32
-    } else {
-        fine_step * fine as u32 + coarse_step * (attempt - fine) as u32
-    };
-    if waited >= BUSY_TIMEOUT {
-        return false;
-    }
-    std::thread::sleep(if attempt < fine {
-        fine_step
-    } else {
-        coarse_step
-    });
-    true
-}
-
-/// The host's records store: a SQLite database and a pool of connections.
+/// The host's records store: a database (SQLite or PostgreSQL) and a pool
+/// of connections to it.
 #[derive(Clone)]
 pub struct RecordStore {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    pool: Pool,
 }
 
 impl RecordStore {
-    /// Opens (creating if needed) the database file at `path` and brings its
-    /// schema up to date (see [`crate::store::migrations`]); a store newer
-    /// than this host is refused. The file is made private to this user (0600), and refused if
-    /// another user owns it.
+    /// Opens (creating if needed) the SQLite database file at `path` and
+    /// brings its schema up to date (see [`crate::store::migrations`]); a
+    /// store newer than this host is refused. The file is made private to
+    /// this user (0600), and refused if another user owns it.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        Self::open_at(&Location::Sqlite(path.to_path_buf()))
+    }
+
+    /// Opens the store at `location`, either engine, and brings its schema
+    /// up to date.
+    pub fn open_at(location: &Location) -> anyhow::Result<Self> {
+        if let Location::Sqlite(path) = location {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("cannot create the data directory {}", dir.display())
+                })?;
+            }
+            make_private(path)?;
         }
-        make_private(path)?;
         let store = RecordStore {
-            inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                idle: Mutex::new(Vec::new()),
-            }),
+            pool: Pool::new(location.clone()),
         };
-        let mut conn = store.connection()?;
-        let applied = crate::store::migrations::apply(&mut conn)
-            .with_context(|| format!("the records store {}", path.display()))?;
-        if !applied.is_empty() {
-            tracing::info!(store = %path.display(), versions = ?applied, "applied schema migrations");
+        let mut conn = store
+            .connection()
+            .with_context(|| format!("cannot open the records store {location}"))?;
+        let applied = match conn.get_mut().as_sqlite() {
+            Some(sqlite) => crate::store::migrations::apply(sqlite),
+            None => conn
+                .with_postgres(crate::store::migrations::apply_postgres)
+                .unwrap_or_else(|| Ok(Vec::new())),
         }
-        // SQLite made its -wal and -shm files with the database's mode; a
-        // loose one left from before is tightened now.
-        make_private(path)?;
+        .with_context(|| format!("the records store {location}"))?;
+        if !applied.is_empty() {
+            tracing::info!(store = %location, versions = ?applied, "applied schema migrations");
+        }
+        if let Location::Sqlite(path) = location {
+            // SQLite made its -wal and -shm files with the database's mode;
+            // a loose one left from before is tightened now.
+            make_private(path)?;
+        }
         Ok(store)
     }
 
@@ -98,38 +78,21 @@ impl RecordStore {
         Ok((store, ScratchFile(path)))
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// Where the database is.
+    pub fn location(&self) -> &Location {
+        self.pool.location()
+    }
+
+    /// The engine the store runs on.
+    pub fn engine(&self) -> Engine {
+        self.pool.location().engine()
     }
 
     /// A connection from the pool; it goes back when dropped.
     pub fn connection(&self) -> anyhow::Result<PooledConnection> {
-        let reused = self
-            .inner
-            .idle
-            .lock()
-            .map(|mut idle| idle.pop())
-            .unwrap_or(None);
-        let conn = match reused {
-            Some(conn) => conn,
-            None => self.open_connection()?,
-        };
-        Ok(PooledConnection {
-            conn: Some(conn),
-            store: self.inner.clone(),
-        })
-    }
-
-    fn open_connection(&self) -> anyhow::Result<Connection> {
-        let path = &self.inner.path;
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open the records store {}", path.display()))?;
-        conn.busy_handler(Some(wait_for_lock))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        Ok(conn)
+        self.pool
+            .get()
+            .with_context(|| format!("cannot open the records store {}", self.location()))
     }
 }
 
@@ -147,42 +110,6 @@ fn make_private(path: &Path) -> anyhow::Result<()> {
         crate::store::private_files::ensure_private_file(Path::new(&file)).with_context(context)?;
     }
     Ok(())
-}
-
-/// A connection borrowed from the store's pool.
-pub struct PooledConnection {
-    conn: Option<Connection>,
-    store: Arc<Inner>,
-}
-
-impl Deref for PooledConnection {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        // Only `drop` takes the connection out.
-        self.conn.as_ref().expect("connection present until drop")
-    }
-}
-
-impl DerefMut for PooledConnection {
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.conn.as_mut().expect("connection present until drop")
-    }
-}
-
-impl Drop for PooledConnection {
-    fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        // A connection left inside a transaction (a bug elsewhere) is closed,
-        // never reused, so the next call cannot inherit its state.
-        if !conn.is_autocommit() {
-            return;
-        }
-        if let Ok(mut idle) = self.store.idle.lock()
-            && idle.len() < MAX_IDLE
-        {
-            idle.push(conn);
-        }
-    }
 }
 
 /// Removes a scratch store's files when dropped.
@@ -217,10 +144,16 @@ mod tests {
             & 0o777
     }
 
+    fn sqlite_file(store: &RecordStore) -> PathBuf {
+        crate::store::database::sqlite_path(store.location())
+            .expect("a SQLite store")
+            .to_path_buf()
+    }
+
     #[test]
     fn the_database_is_private_to_the_host() {
         let (store, _scratch) = RecordStore::scratch().expect("store");
-        let path = store.path().to_path_buf();
+        let path = sqlite_file(&store);
         let wal = PathBuf::from(format!("{}-wal", path.display()));
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(&wal), 0o600, "SQLite's -wal too");
@@ -233,7 +166,7 @@ mod tests {
     #[test]
     fn a_database_another_user_owns_is_refused() {
         let (store, _scratch) = RecordStore::scratch().expect("store");
-        let path = store.path().to_path_buf();
+        let path = sqlite_file(&store);
         drop(store);
         // The tests run as root; 65534 is `nobody`.
         std::os::unix::fs::chown(&path, Some(65534), Some(65534)).expect("chown");

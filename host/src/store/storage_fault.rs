@@ -23,6 +23,16 @@ impl StorageFault {
             if let Some(e) = cause.downcast_ref::<rusqlite::Error>() {
                 return Self::of_sqlite(e);
             }
+            if let Some(e) = cause.downcast_ref::<crate::store::database::DbError>() {
+                return match e {
+                    crate::store::database::DbError::Sqlite(e) => Self::of_sqlite(e),
+                    crate::store::database::DbError::Postgres(e) => Self::of_postgres(e),
+                    _ => None,
+                };
+            }
+            if let Some(e) = cause.downcast_ref::<postgres::Error>() {
+                return Self::of_postgres(e);
+            }
             cause.downcast_ref::<std::io::Error>().and_then(Self::of_io)
         })
     }
@@ -34,6 +44,22 @@ impl StorageFault {
             ErrorCode::DiskFull => Some(StorageFault::Full),
             ErrorCode::ReadOnly => Some(StorageFault::ReadOnly),
             ErrorCode::SystemIoFailure | ErrorCode::CannotOpen => Some(StorageFault::Io),
+            _ => None,
+        }
+    }
+
+    /// What a PostgreSQL error says of the database server's storage: a
+    /// full disk (`53100`), a read-only server (`25006`, a standby), an I/O
+    /// error (`58030`), or a lost connection (the server went away).
+    pub fn of_postgres(error: &postgres::Error) -> Option<StorageFault> {
+        use postgres::error::SqlState;
+        if error.is_closed() {
+            return Some(StorageFault::Io);
+        }
+        match error.code()? {
+            c if *c == SqlState::DISK_FULL => Some(StorageFault::Full),
+            c if *c == SqlState::READ_ONLY_SQL_TRANSACTION => Some(StorageFault::ReadOnly),
+            c if *c == SqlState::IO_ERROR => Some(StorageFault::Io),
             _ => None,
         }
     }

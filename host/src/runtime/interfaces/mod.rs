@@ -45,8 +45,6 @@ pub(crate) fn fault(error: impl Into<anyhow::Error>) -> wasmtime::Error {
 }
 
 /// Whether a SQLite error is a uniqueness violation.
-pub(crate) fn is_unique_violation(error: &rusqlite::Error) -> bool {
-    matches!(error, rusqlite::Error::SqliteFailure(e, _)
-        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+pub(crate) fn is_unique_violation(error: &crate::store::database::DbError) -> bool {
+    error.is_unique_violation()
 }

@@ -1,6 +1,5 @@
 //! `care:types/patients`: the organisation's registered patients.
 
-use rusqlite::OptionalExtension;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::runtime::bindings::scheduling::care::types::patients::{self, Patient};
@@ -15,21 +14,22 @@ pub fn add_to_linker(linker: &mut Linker<CallState>) -> anyhow::Result<()> {
 
 /// Looks up a registered patient of an organisation.
 pub fn lookup(
-    db: &rusqlite::Connection,
+    db: &crate::store::database::Connection,
     org: &str,
     nhs_number: &str,
-) -> rusqlite::Result<Option<Patient>> {
-    db.prepare_cached(
+) -> Result<Option<Patient>, crate::store::database::DbError> {
+    db.query_opt(
         "SELECT nhs_number, name, birth_date FROM patients WHERE org = ?1 AND nhs_number = ?2",
+        &[&org, &nhs_number],
     )?
-    .query_row((org, nhs_number), |row| {
+    .map(|row| {
         Ok(Patient {
             nhs_number: row.get(0)?,
             name: row.get(1)?,
             birth_date: row.get(2)?,
         })
     })
-    .optional()
+    .transpose()
 }
 
 impl patients::Host for CallState {

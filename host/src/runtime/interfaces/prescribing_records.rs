@@ -2,7 +2,7 @@
 //! allergies, over the records store. The requester of a new request is
 //! always the caller, taken from the call's identity, never from the module.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use crate::store::database::{Connection, DbError, Row};
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::runtime::bindings::prescribing::care::prescribing::records::{
@@ -25,7 +25,7 @@ const REQUEST_COLUMNS: &str = "id, patient, medication_system, medication_code, 
      status, intent, authored_ms, requester_kind, requester_id, requester_display, override_reason, \
      status_reason, version, updated_ms FROM medication_requests";
 
-fn request_from_row(row: &Row) -> rusqlite::Result<MedicationRequest> {
+fn request_from_row(row: &Row) -> Result<MedicationRequest, DbError> {
     let route_system: Option<String> = row.get(10)?;
     let route_code: Option<String> = row.get(11)?;
     Ok(MedicationRequest {
@@ -51,10 +51,8 @@ fn request_from_row(row: &Row) -> rusqlite::Result<MedicationRequest> {
                 _ => None,
             },
         },
-        status: RequestStatus::from_code(&row.get::<_, String>(13)?)
-            .unwrap_or(RequestStatus::Unknown),
-        intent: RequestIntent::from_code(&row.get::<_, String>(14)?)
-            .unwrap_or(RequestIntent::Order),
+        status: RequestStatus::from_code(&row.get::<String>(13)?).unwrap_or(RequestStatus::Unknown),
+        intent: RequestIntent::from_code(&row.get::<String>(14)?).unwrap_or(RequestIntent::Order),
         authored: row.get(15)?,
         requester: Reference {
             kind: row.get(16)?,
@@ -69,16 +67,13 @@ fn request_from_row(row: &Row) -> rusqlite::Result<MedicationRequest> {
 }
 
 /// One medication request of an organisation.
-pub fn request(
-    db: &Connection,
-    org: &str,
-    id: &str,
-) -> rusqlite::Result<Option<MedicationRequest>> {
-    db.prepare_cached(&format!(
-        "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND id = ?2"
-    ))?
-    .query_row((org, id), request_from_row)
-    .optional()
+pub fn request(db: &Connection, org: &str, id: &str) -> Result<Option<MedicationRequest>, DbError> {
+    db.query_opt(
+        &format!("SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND id = ?2"),
+        &[&org, &id],
+    )?
+    .map(|row| request_from_row(&row))
+    .transpose()
 }
 
 /// A patient's medication requests, newest first: every active one and the
@@ -87,43 +82,50 @@ pub fn requests_for_patient(
     db: &Connection,
     org: &str,
     patient: &str,
-) -> rusqlite::Result<Vec<MedicationRequest>> {
-    let mut stmt = db.prepare_cached(&format!(
-        "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND patient = ?2 \
-         ORDER BY status = 'active' DESC, authored_ms DESC, id"
-    ))?;
+) -> Result<Vec<MedicationRequest>, DbError> {
     // Taken, not LIMITed: SQLite's sorter for `ORDER BY … LIMIT ?` costs far
     // more than reading a patient's few rows (measured in benches/calls).
-    let rows = stmt.query_map((org, patient), request_from_row)?;
-    let mut list = rows
-        .take(MAX_PATIENT_ROWS_READ)
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut list = db
+        .query_at_most(
+            &format!(
+                "SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND patient = ?2 \
+                 ORDER BY status = 'active' DESC, authored_ms DESC, id"
+            ),
+            &[&org, &patient],
+            MAX_PATIENT_ROWS_READ,
+        )?
+        .iter()
+        .map(request_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     list.sort_by(|a, b| (b.authored, &a.id).cmp(&(a.authored, &b.id)));
     Ok(list)
 }
 
 /// Every recorded allergy of a patient.
-pub fn allergies(db: &Connection, org: &str, patient: &str) -> rusqlite::Result<Vec<Allergy>> {
-    let mut stmt = db.prepare_cached(
+pub fn allergies(db: &Connection, org: &str, patient: &str) -> Result<Vec<Allergy>, DbError> {
+    let rows = db.query_at_most(
         "SELECT id, patient, code_system, code, code_display, criticality, reaction, recorded_ms \
          FROM allergies WHERE org = ?1 AND patient = ?2 ORDER BY recorded_ms, id",
+        &[&org, &patient],
+        MAX_PATIENT_ROWS_READ,
     )?;
-    let rows = stmt.query_map((org, patient), |row| {
-        Ok(Allergy {
-            id: row.get(0)?,
-            patient: row.get(1)?,
-            code: Coding {
-                system: row.get(2)?,
-                code: row.get(3)?,
-                display: row.get(4)?,
-            },
-            criticality: Criticality::from_code(&row.get::<_, String>(5)?)
-                .unwrap_or(Criticality::UnableToAssess),
-            reaction: row.get(6)?,
-            recorded: row.get(7)?,
+    rows.iter()
+        .map(|row| {
+            Ok(Allergy {
+                id: row.get(0)?,
+                patient: row.get(1)?,
+                code: Coding {
+                    system: row.get(2)?,
+                    code: row.get(3)?,
+                    display: row.get(4)?,
+                },
+                criticality: Criticality::from_code(&row.get::<String>(5)?)
+                    .unwrap_or(Criticality::UnableToAssess),
+                reaction: row.get(6)?,
+                recorded: row.get(7)?,
+            })
         })
-    })?;
-    rows.take(MAX_PATIENT_ROWS_READ).collect()
+        .collect()
 }
 
 impl records::Host for CallState {
@@ -162,37 +164,35 @@ impl records::Host for CallState {
         let id = new_id();
         let route = new.dosage.route.as_ref();
         self.db
-            .prepare_cached(
+            .execute(
                 "INSERT INTO medication_requests (org, id, patient, medication_system, medication_code, \
                  medication_display, dosage_text, dose, dose_unit, frequency_per_day, as_needed, route_system, \
                  route_code, route_display, status, intent, authored_ms, requester_kind, requester_id, \
                  requester_display, override_reason, status_reason, version, updated_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?16, \
                  'Practitioner', ?17, ?18, ?19, NULL, 1, ?16)",
+                &[
+                    &org,
+                    &id,
+                    &new.patient,
+                    &new.medication.system,
+                    &new.medication.code,
+                    &new.medication.display,
+                    &new.dosage.text,
+                    &new.dosage.dose,
+                    &new.dosage.unit,
+                    &new.dosage.frequency_per_day,
+                    &new.dosage.as_needed,
+                    &route.map(|r| &r.system),
+                    &route.map(|r| &r.code),
+                    &route.and_then(|r| r.display.as_ref()),
+                    &new.intent.code(),
+                    &self.ctx.now,
+                    &self.ctx.user,
+                    &self.ctx.user_display,
+                    &new.override_reason,
+                ],
             )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    org,
-                    id,
-                    new.patient,
-                    new.medication.system,
-                    new.medication.code,
-                    new.medication.display,
-                    new.dosage.text,
-                    new.dosage.dose,
-                    new.dosage.unit,
-                    new.dosage.frequency_per_day,
-                    new.dosage.as_needed,
-                    route.map(|r| &r.system),
-                    route.map(|r| &r.code),
-                    route.and_then(|r| r.display.as_ref()),
-                    new.intent.code(),
-                    self.ctx.now,
-                    self.ctx.user,
-                    self.ctx.user_display,
-                    new.override_reason
-                ])
-            })
             .map_err(fault)?;
         let stored = request(&self.db, &org, &id).map_err(fault)?;
         stored.map(Ok).ok_or_else(|| {
@@ -211,11 +211,11 @@ impl records::Host for CallState {
         let org = self.ctx.organisation.clone();
         let changed = self
             .db
-            .prepare_cached(
+            .execute(
                 "UPDATE medication_requests SET status = ?3, status_reason = ?4, version = version + 1, \
                  updated_ms = ?5 WHERE org = ?1 AND id = ?2",
+                &[&org, &id, &status.code(), &reason, &self.ctx.now],
             )
-            .and_then(|mut stmt| stmt.execute(params![org, id, status.code(), reason, self.ctx.now]))
             .map_err(fault)?;
         if changed == 0 {
             return Ok(Err(Outcome::error(

@@ -3,7 +3,6 @@
 //! update, so of concurrent takes exactly one wins; the store's unique index
 //! keeps one live appointment per slot whatever a module does.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::runtime::bindings::scheduling::care::scheduling::records::{
@@ -16,6 +15,7 @@ use crate::runtime::codes::Code;
 use crate::runtime::interfaces::{
     MAX_PATIENT_ROWS_READ, MAX_SLOTS_READ, fault, is_unique_violation, patients,
 };
+use crate::store::database::{Connection, DbError, Row};
 use crate::store::records::new_id;
 
 /// Links `care:scheduling/records`.
@@ -31,7 +31,7 @@ const SLOT_COLUMNS: &str = "s.id, s.schedule_id, sc.service_system, sc.service_c
 const APPOINTMENT_COLUMNS: &str = "id, slot_id, patient, start_ms, end_ms, status, description, comment, \
      cancellation_reason, created_ms, version, updated_ms FROM appointments";
 
-fn slot_from_row(row: &Row) -> rusqlite::Result<Slot> {
+fn slot_from_row(row: &Row) -> Result<Slot, DbError> {
     Ok(Slot {
         id: row.get(0)?,
         schedule_id: row.get(1)?,
@@ -44,14 +44,13 @@ fn slot_from_row(row: &Row) -> rusqlite::Result<Slot> {
             start: row.get(5)?,
             end: row.get(6)?,
         },
-        status: SlotStatus::from_code(&row.get::<_, String>(7)?)
-            .unwrap_or(SlotStatus::EnteredInError),
-        delivery_channel: DeliveryChannel::from_code(&row.get::<_, String>(8)?)
+        status: SlotStatus::from_code(&row.get::<String>(7)?).unwrap_or(SlotStatus::EnteredInError),
+        delivery_channel: DeliveryChannel::from_code(&row.get::<String>(8)?)
             .unwrap_or(DeliveryChannel::InPerson),
     })
 }
 
-fn appointment_from_row(row: &Row) -> rusqlite::Result<Appointment> {
+fn appointment_from_row(row: &Row) -> Result<Appointment, DbError> {
     Ok(Appointment {
         id: row.get(0)?,
         slot_id: row.get(1)?,
@@ -60,7 +59,7 @@ fn appointment_from_row(row: &Row) -> rusqlite::Result<Appointment> {
             start: row.get(3)?,
             end: row.get(4)?,
         },
-        status: AppointmentStatus::from_code(&row.get::<_, String>(5)?)
+        status: AppointmentStatus::from_code(&row.get::<String>(5)?)
             .unwrap_or(AppointmentStatus::EnteredInError),
         description: row.get(6)?,
         comment: row.get(7)?,
@@ -72,43 +71,47 @@ fn appointment_from_row(row: &Row) -> rusqlite::Result<Appointment> {
 }
 
 /// One slot of an organisation.
-pub fn slot(db: &Connection, org: &str, id: &str) -> rusqlite::Result<Option<Slot>> {
-    db.prepare_cached(&format!(
-        "SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.id = ?2"
-    ))?
-    .query_row((org, id), slot_from_row)
-    .optional()
+pub fn slot(db: &Connection, org: &str, id: &str) -> Result<Option<Slot>, DbError> {
+    db.query_opt(
+        &format!("SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.id = ?2"),
+        &[&org, &id],
+    )?
+    .map(|row| slot_from_row(&row))
+    .transpose()
 }
 
 /// The slots of an organisation matching a query, by start time.
-pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> rusqlite::Result<Vec<Slot>> {
+pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> Result<Vec<Slot>, DbError> {
     let status = query.status.map(|s| s.code());
-    let mut stmt = db.prepare_cached(&format!(
+    db.query_at_most(
+        &format!(
         "SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.start_ms >= ?2 AND s.end_ms <= ?3 \
-         AND (?4 IS NULL OR s.schedule_id = ?4) AND (?5 IS NULL OR sc.service_code = ?5) \
-         AND (?6 IS NULL OR s.status = ?6) ORDER BY s.start_ms, s.id"
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            org,
-            query.period.start,
-            query.period.end,
-            query.schedule_id,
-            query.service_type,
-            status
+         AND (CAST(?4 AS TEXT) IS NULL OR s.schedule_id = ?4) AND (CAST(?5 AS TEXT) IS NULL OR sc.service_code = ?5) \
+         AND (CAST(?6 AS TEXT) IS NULL OR s.status = ?6) ORDER BY s.start_ms, s.id"
+        ),
+        &[
+            &org,
+            &query.period.start,
+            &query.period.end,
+            &query.schedule_id,
+            &query.service_type,
+            &status,
         ],
-        slot_from_row,
-    )?;
-    rows.take(MAX_SLOTS_READ).collect()
+        MAX_SLOTS_READ,
+    )?
+    .iter()
+    .map(slot_from_row)
+    .collect()
 }
 
 /// One appointment of an organisation.
-pub fn appointment(db: &Connection, org: &str, id: &str) -> rusqlite::Result<Option<Appointment>> {
-    db.prepare_cached(&format!(
-        "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND id = ?2"
-    ))?
-    .query_row((org, id), appointment_from_row)
-    .optional()
+pub fn appointment(db: &Connection, org: &str, id: &str) -> Result<Option<Appointment>, DbError> {
+    db.query_opt(
+        &format!("SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND id = ?2"),
+        &[&org, &id],
+    )?
+    .map(|row| appointment_from_row(&row))
+    .transpose()
 }
 
 /// A patient's appointments, by start time: every booked one and the most
@@ -117,17 +120,21 @@ pub fn appointments_for_patient(
     db: &Connection,
     org: &str,
     patient: &str,
-) -> rusqlite::Result<Vec<Appointment>> {
-    let mut stmt = db.prepare_cached(&format!(
-        "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND patient = ?2 \
-         ORDER BY status = 'booked' DESC, start_ms DESC, id"
-    ))?;
+) -> Result<Vec<Appointment>, DbError> {
     // Taken, not LIMITed: SQLite's sorter for `ORDER BY … LIMIT ?` costs far
     // more than reading a patient's few rows (measured in benches/calls).
-    let rows = stmt.query_map((org, patient), appointment_from_row)?;
-    let mut list = rows
-        .take(MAX_PATIENT_ROWS_READ)
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut list = db
+        .query_at_most(
+            &format!(
+                "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND patient = ?2 \
+                 ORDER BY status = 'booked' DESC, start_ms DESC, id"
+            ),
+            &[&org, &patient],
+            MAX_PATIENT_ROWS_READ,
+        )?
+        .iter()
+        .map(appointment_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     list.sort_by(|a, b| (a.period.start, &a.id).cmp(&(b.period.start, &b.id)));
     Ok(list)
 }
@@ -140,8 +147,10 @@ fn set_slot_status(
     to: SlotStatus,
 ) -> wasmtime::Result<Result<Slot, Outcome>> {
     let changed = db
-        .prepare_cached("UPDATE slots SET status = ?4 WHERE org = ?1 AND id = ?2 AND status = ?3")
-        .and_then(|mut stmt| stmt.execute((org, id, from.code(), to.code())))
+        .execute(
+            "UPDATE slots SET status = ?4 WHERE org = ?1 AND id = ?2 AND status = ?3",
+            &[&org, &id, &from.code(), &to.code()],
+        )
         .map_err(fault)?;
     let current = slot(db, org, id).map_err(fault)?;
     Ok(match (changed, current) {
@@ -163,15 +172,16 @@ fn set_slot_status(
 
 impl records::Host for CallState {
     fn schedules(&mut self) -> wasmtime::Result<Vec<Schedule>> {
-        let mut stmt = self
+        let rows = self
             .db
-            .prepare_cached(
+            .query(
                 "SELECT id, name, service_system, service_code, service_display, actor_kind, actor_id, actor_display \
                  FROM schedules WHERE org = ?1 ORDER BY id",
+                &[&self.ctx.organisation],
             )
             .map_err(fault)?;
-        let rows = stmt
-            .query_map([&self.ctx.organisation], |row| {
+        rows.iter()
+            .map(|row| {
                 Ok(Schedule {
                     id: row.get(0)?,
                     name: row.get(1)?,
@@ -187,8 +197,8 @@ impl records::Host for CallState {
                     },
                 })
             })
-            .map_err(fault)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(fault)
+            .collect::<Result<_, DbError>>()
+            .map_err(fault)
     }
 
     fn slots(&mut self, query: SlotQuery) -> wasmtime::Result<Vec<Slot>> {
@@ -254,25 +264,23 @@ impl records::Host for CallState {
         let now = self.ctx.now;
         let inserted = self
             .db
-            .prepare_cached(
+            .execute_guarded(
                 "INSERT INTO appointments (org, id, slot_id, patient, start_ms, end_ms, status, description, \
                  comment, cancellation_reason, created_ms, version, updated_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, 1, ?10)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    org,
-                    id,
-                    slot.id,
-                    new.patient,
-                    slot.period.start,
-                    slot.period.end,
-                    new.status.code(),
-                    new.description,
-                    new.comment,
-                    now
-                ])
-            });
+                &[
+                    &org,
+                    &id,
+                    &slot.id,
+                    &new.patient,
+                    &slot.period.start,
+                    &slot.period.end,
+                    &new.status.code(),
+                    &new.description,
+                    &new.comment,
+                    &now,
+                ],
+            );
         match inserted {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
@@ -320,25 +328,23 @@ impl records::Host for CallState {
         };
         let updated = self
             .db
-            .prepare_cached(
+            .execute_guarded(
                 "UPDATE appointments SET slot_id = ?3, start_ms = ?4, end_ms = ?5, status = ?6, description = ?7, \
                  comment = ?8, cancellation_reason = ?9, version = version + 1, updated_ms = ?10 \
                  WHERE org = ?1 AND id = ?2",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    org,
-                    next.id,
-                    slot.id,
-                    slot.period.start,
-                    slot.period.end,
-                    next.status.code(),
-                    next.description,
-                    next.comment,
-                    next.cancellation_reason,
-                    self.ctx.now
-                ])
-            });
+                &[
+                    &org,
+                    &next.id,
+                    &slot.id,
+                    &slot.period.start,
+                    &slot.period.end,
+                    &next.status.code(),
+                    &next.description,
+                    &next.comment,
+                    &next.cancellation_reason,
+                    &self.ctx.now,
+                ],
+            );
         match updated {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {

@@ -1,0 +1,374 @@
+//! Replicas: any number of hosts on one PostgreSQL store serve the same
+//! organisations. Each compiles or loads modules itself (the registry holds
+//! the bytes; each keeps its own artifact cache); the deployments and trials
+//! tables say what every slot serves.
+//!
+//! A change to a slot (deploy, rollback, canary, shadow, promote, abort, an
+//! automatic rollback), made through any replica, is recorded in the
+//! registry, which sends PostgreSQL's `NOTIFY patchbay_slots` with the slot
+//! (delivered when the change commits). Every replica listens on a
+//! connection of its own and brings the slot to what is recorded, under the
+//! slot's change lock and with the same swap as a local change (calls in
+//! flight finish on the deployment they started on). A replica whose
+//! listening connection dropped (a restart of the database, a network cut)
+//! catches up from the tables as soon as it listens again; a replica that
+//! starts reads them before it serves.
+//!
+//! Each replica records a heartbeat and the module it serves in each slot
+//! (`replicas`, `replica_slots`), so an admin's change can say which
+//! replicas serve it, and `patchbay slots` which lag. On SQLite there is one
+//! host and nothing of this runs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::lifecycle::package::Trust;
+use crate::lifecycle::{loading, registry, rollout};
+use crate::runtime::call_state::now_ms;
+use crate::runtime::engine::Runtime;
+use crate::runtime::function_slot::FunctionSlot;
+use crate::runtime::standard::Standard;
+use crate::store::database::{Connection, Engine, Location};
+
+/// The channel slot changes are announced on.
+pub const CHANNEL: &str = "patchbay_slots";
+
+/// How often a replica records that it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// A replica not heard from for this long is taken for gone.
+const GONE_AFTER_MS: i64 = 10_000;
+
+/// How long an admin's change waits for the other replicas to serve it.
+pub const PROPAGATION_WAIT: Duration = Duration::from_secs(3);
+
+/// What a replica serves in one slot, as it last reported.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReplicaView {
+    /// The replica's id.
+    pub replica: String,
+    /// The address it serves on.
+    pub address: String,
+    /// The module it serves in the slot (`supplier/name@version`).
+    pub module: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Its trial candidate in the slot, if any.
+    pub trial: Option<String>,
+    /// Whether it serves what the registry records for the slot.
+    pub current: bool,
+    /// Milliseconds since it last reported.
+    pub heard_ms_ago: i64,
+}
+
+/// This host as a replica: its id, and the thread that listens for other
+/// replicas' changes and records its heartbeat.
+pub struct Replica {
+    /// Its id, unique per process.
+    pub id: String,
+}
+
+/// Starts this host's replica thread if the store is PostgreSQL: it records
+/// the host (`address` is what it serves on), listens for slot changes and
+/// keeps every slot as recorded. On SQLite, returns `None`.
+pub fn start(runtime: &Runtime, trust: &Trust, address: &str) -> anyhow::Result<Option<Replica>> {
+    let Location::Postgres(url) = runtime.records().location().clone() else {
+        return Ok(None);
+    };
+    let id = format!(
+        "{}-{}",
+        std::process::id(),
+        &crate::store::records::new_id()[..8]
+    );
+    let listener = Listener {
+        id: id.clone(),
+        address: address.to_string(),
+        started_ms: now_ms(),
+        url,
+        runtime: runtime.clone(),
+        trust: trust.clone(),
+    };
+    listener
+        .heartbeat()
+        .context("cannot record this host as a replica")?;
+    std::thread::Builder::new()
+        .name("patchbay-replica".into())
+        .spawn(move || listener.run())
+        .context("cannot start the replica thread")?;
+    tracing::info!(replica = %id, "serving as a replica: slot changes arrive by NOTIFY {CHANNEL}");
+    Ok(Some(Replica { id }))
+}
+
+struct Listener {
+    id: String,
+    address: String,
+    started_ms: i64,
+    url: String,
+    runtime: Runtime,
+    trust: Trust,
+}
+
+impl Listener {
+    /// Listens, catches up, and keeps listening; reconnects after a lost
+    /// connection, catching up again. Never returns.
+    fn run(self) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.listen() {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(replica = %self.id, error = %format!("{e:#}"),
+                        "lost the connection that hears slot changes: reconnecting, then catching up");
+                }
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// One listening connection's life: LISTEN, catch up on everything
+    /// (changes made while not listening), then apply each change heard.
+    fn listen(&self) -> anyhow::Result<()> {
+        let mut config: postgres::Config = self.url.parse().context("the database URL")?;
+        config.application_name("patchbay-replica-listener");
+        let mut client = config
+            .connect(postgres::NoTls)
+            .context("cannot connect to hear slot changes")?;
+        client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+        self.catch_up();
+        let mut last_beat = Instant::now();
+        loop {
+            let mut heard = Vec::new();
+            {
+                use postgres::fallible_iterator::FallibleIterator as _;
+                // Wait for the first change (or the heartbeat's time), then
+                // take whatever else has arrived, and apply them at once.
+                let mut notifications = client.notifications();
+                let first = notifications.timeout_iter(HEARTBEAT).next()?;
+                if let Some(n) = first {
+                    heard.push(n.payload().to_string());
+                    let mut pending = notifications.iter();
+                    while let Some(n) = pending.next()? {
+                        heard.push(n.payload().to_string());
+                    }
+                }
+            }
+            if client.is_closed() {
+                anyhow::bail!("the database closed the connection");
+            }
+            heard.sort();
+            heard.dedup();
+            for payload in heard {
+                let Some((org, function)) = payload.split_once('/') else {
+                    continue;
+                };
+                let Some(standard) = Standard::from_function(function) else {
+                    continue;
+                };
+                self.apply(org, standard);
+            }
+            if last_beat.elapsed() >= HEARTBEAT {
+                if let Err(e) = self.heartbeat() {
+                    tracing::warn!(replica = %self.id, error = %format!("{e:#}"), "cannot record the heartbeat");
+                }
+                // The heartbeat's query also shows a dead connection.
+                client.simple_query("SELECT 1")?;
+                last_beat = Instant::now();
+            }
+        }
+    }
+
+    /// Brings every slot this host serves to what is recorded.
+    fn catch_up(&self) {
+        for slot in self.runtime.slots().all() {
+            self.apply(&slot.organisation, slot.standard);
+        }
+        if let Err(e) = self.heartbeat() {
+            tracing::warn!(replica = %self.id, error = %format!("{e:#}"), "cannot record the heartbeat");
+        }
+    }
+
+    /// Brings one slot to what is recorded and reports what it serves.
+    fn apply(&self, org: &str, standard: Standard) {
+        match reconcile(&self.runtime, &self.trust, org, standard) {
+            Ok(true) => {
+                tracing::info!(replica = %self.id, org, slot = standard.function(),
+                    "the slot now serves what another replica recorded")
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(replica = %self.id, org, slot = standard.function(),
+                error = %format!("{e:#}"), "cannot serve the slot's recorded deployment: it keeps its module"),
+        }
+        if let Some(slot) = self.runtime.slots().get(org, standard)
+            && let Err(e) = self.report(&slot)
+        {
+            tracing::warn!(replica = %self.id, error = %format!("{e:#}"), "cannot report what the slot serves");
+        }
+    }
+
+    /// Records that this replica is alive, and what each slot serves.
+    fn heartbeat(&self) -> anyhow::Result<()> {
+        let conn = self.runtime.records().connection()?;
+        conn.execute(
+            "INSERT INTO replicas (id, address, started_ms, heartbeat_ms) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms",
+            &[&self.id, &self.address, &self.started_ms, &now_ms()],
+        )?;
+        drop(conn);
+        for slot in self.runtime.slots().all() {
+            self.report(&slot)?;
+        }
+        Ok(())
+    }
+
+    /// Records what this replica serves in a slot.
+    fn report(&self, slot: &FunctionSlot) -> anyhow::Result<()> {
+        let active = slot.active();
+        let trial = slot.trial().map(|t| t.deployment.module.label.to_string());
+        let conn = self.runtime.records().connection()?;
+        conn.execute(
+            "INSERT INTO replica_slots (replica, org, function, module_hash, module_label, trial_module, updated_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica, org, function) DO UPDATE SET \
+             module_hash = excluded.module_hash, module_label = excluded.module_label, \
+             trial_module = excluded.trial_module, updated_ms = excluded.updated_ms",
+            &[
+                &self.id,
+                &slot.organisation,
+                &slot.standard.function(),
+                &active.module.hash,
+                &active.module.label.to_string(),
+                &trial,
+                &now_ms(),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// Brings a slot to what the registry records: its last deployment (same
+/// module, limits and grants) and its trial. Under the slot's change lock,
+/// so a local change is never undone half-way. Returns whether anything
+/// changed; a slot this host does not serve is left alone.
+pub fn reconcile(
+    runtime: &Runtime,
+    trust: &Trust,
+    org: &str,
+    standard: Standard,
+) -> anyhow::Result<bool> {
+    let Some(slot) = runtime.slots().get(org, standard) else {
+        return Ok(false);
+    };
+    let function = standard.function();
+    let _changing = runtime.slots().changing();
+    let conn = runtime.records().connection()?;
+    let history = registry::history(&conn, org, function)?;
+    let Some(last) = history.last() else {
+        return Ok(false);
+    };
+    let mut changed = false;
+    let active = slot.active();
+    if active.module.hash != last.module_hash
+        || active.limits != last.limits
+        || active.grants != last.grants
+    {
+        let stored = registry::module_bytes(&conn, &last.module_hash)?
+            .with_context(|| format!("module {} is missing from the registry", last.module))?;
+        crate::lifecycle::startup::still_trusted(&stored, trust)?;
+        let loaded = loading::load(
+            runtime,
+            &stored,
+            standard,
+            last.limits.clone(),
+            last.grants.clone(),
+        )
+        .with_context(|| format!("module {}", last.module))?;
+        runtime
+            .slots()
+            .deploy(org, Arc::clone(&loaded.deployment))?;
+        tracing::info!(org, slot = function, module = %last.module, action = %last.action,
+            "the slot serves the recorded deployment");
+        changed = true;
+    }
+    let recorded = registry::trial(&conn, org, function)?;
+    drop(conn);
+    let running = slot.trial();
+    let same = match (&recorded, &running) {
+        (None, None) => true,
+        (Some(r), Some(t)) => {
+            r.module_hash == t.deployment.module.hash
+                && r.mode == t.mode.as_str()
+                && r.percent == t.percent
+                && r.started_ms == t.started.at_ms
+        }
+        _ => false,
+    };
+    if !same {
+        match recorded {
+            None => {
+                slot.end_trial();
+            }
+            Some(_) => rollout::restore_trial(runtime, org, standard)?,
+        }
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// The replicas serving a slot, as they last reported; those not heard
+/// from lately are left out. Empty on SQLite.
+pub fn serving(conn: &Connection, org: &str, function: &str) -> anyhow::Result<Vec<ReplicaView>> {
+    if conn.engine() != Engine::Postgres {
+        return Ok(Vec::new());
+    }
+    let recorded = registry::history(conn, org, function)?
+        .last()
+        .map(|d| d.module_hash.clone());
+    let now = now_ms();
+    let rows = conn.query(
+        "SELECT r.id, r.address, s.module_label, s.module_hash, s.trial_module, r.heartbeat_ms, s.updated_ms \
+         FROM replicas r JOIN replica_slots s ON s.replica = r.id \
+         WHERE s.org = ?1 AND s.function = ?2 AND r.heartbeat_ms > ?3 ORDER BY r.started_ms, r.id",
+        &[&org, &function, &(now - GONE_AFTER_MS)],
+    )?;
+    rows.iter()
+        .map(|r| {
+            let sha256: String = r.get(3)?;
+            let heard = r.get::<i64>(5)?.max(r.get::<i64>(6)?);
+            Ok(ReplicaView {
+                replica: r.get(0)?,
+                address: r.get(1)?,
+                module: r.get(2)?,
+                current: recorded.as_deref() == Some(sha256.as_str()),
+                sha256,
+                trial: r.get(4)?,
+                heard_ms_ago: now - heard,
+            })
+        })
+        .collect()
+}
+
+/// Waits (up to [`PROPAGATION_WAIT`]) until every live replica serves
+/// module `sha256` in a slot; returns what each serves then. Empty on
+/// SQLite.
+pub fn wait_for(
+    runtime: &Runtime,
+    org: &str,
+    function: &str,
+    sha256: &str,
+) -> anyhow::Result<Vec<ReplicaView>> {
+    if runtime.records().engine() != Engine::Postgres {
+        return Ok(Vec::new());
+    }
+    let deadline = Instant::now() + PROPAGATION_WAIT;
+    loop {
+        let views = serving(&*runtime.records().connection()?, org, function)?;
+        let all = views.iter().all(|v| v.sha256 == sha256);
+        if all || Instant::now() >= deadline {
+            return Ok(views);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

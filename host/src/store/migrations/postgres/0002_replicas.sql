@@ -1,0 +1,18 @@
+-- Schema version 2 for PostgreSQL: the same tables as
+-- ../sqlite/0002_replicas.sql.
+CREATE TABLE replicas (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    heartbeat_ms BIGINT NOT NULL
+);
+CREATE TABLE replica_slots (
+    replica TEXT NOT NULL,
+    org TEXT NOT NULL,
+    function TEXT NOT NULL,
+    module_hash TEXT NOT NULL,
+    module_label TEXT NOT NULL,
+    trial_module TEXT,
+    updated_ms BIGINT NOT NULL,
+    PRIMARY KEY (replica, org, function)
+);

@@ -1,0 +1,209 @@
+//! Several hosts on one PostgreSQL store serve the same organisations: a
+//! slot change made through any replica reaches every replica (NOTIFY), a
+//! replica that missed it catches up, no slot is booked twice whichever
+//! replicas the requests reach, and the audit trail stays one intact chain.
+//!
+//! PostgreSQL only, whatever `PATCHBAY_TEST_ENGINE` says: replicas share a
+//! database server, and SQLite is one host's file.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::database::TestDatabase;
+use support::server::{Server, book};
+
+const ORG: &str = "Y90001";
+const MERIDIAN: &str = "meridian/scheduling@1.0.0";
+const BRAMBLE: &str = "bramble/scheduling@2.1.0";
+
+fn change(s: &Server, admin: &str, action: &str, module: Option<&str>, reason: &str) -> Value {
+    let mut body = json!({"reason": reason});
+    if let Some(module) = module {
+        body["module"] = json!(module);
+    }
+    let r = s.post(&format!("/admin/slots/scheduling/{action}"), admin, &body);
+    let status = r.status();
+    let answer: Value = r.json().unwrap_or(Value::Null);
+    assert_eq!(status, StatusCode::OK, "{action}: {answer}");
+    answer
+}
+
+fn serving(s: &Server, admin: &str) -> String {
+    let (status, slots): (StatusCode, Value) = {
+        let r = s.get("/admin/slots", admin);
+        (r.status(), r.json().unwrap_or(Value::Null))
+    };
+    assert_eq!(status, StatusCode::OK, "{slots}");
+    slots["slots"]
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["function"] == "scheduling"))
+        .and_then(|s| s["module"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Waits until `s` serves `module` in the scheduling slot; how long it took.
+fn until_serving(s: &Server, admin: &str, module: &str, within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if serving(s, admin) == module {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "{} still serves {} after {within:?}, not {module}:\n{}",
+            s.base,
+            serving(s, admin),
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn free_slots(s: &Server, token: &str) -> Vec<String> {
+    let r = s.get("/fhir/Slot?status=free&_count=40", token);
+    let bundle: Value = r.json().expect("a bundle");
+    bundle["entry"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(|e| e["resource"]["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn replicas_share_every_slot_change_booking_and_the_audit_chain() {
+    let database = TestDatabase::create();
+    let a = Server::start_replica(&database, None);
+    let mut b = Server::start_replica(&database, Some(&a));
+    let admin = a.token("admin", ORG, None);
+    assert_eq!(
+        serving(&b, &admin),
+        MERIDIAN,
+        "a token of one replica works on the other"
+    );
+
+    // A deploy through A: its answer names both replicas, serving it.
+    let deployed = change(
+        &a,
+        &admin,
+        "deploy",
+        Some(BRAMBLE),
+        "Practice chose Bramble",
+    );
+    let replicas = deployed["replicas"].as_array().cloned().unwrap_or_default();
+    assert_eq!(replicas.len(), 2, "{deployed}");
+    assert!(
+        replicas
+            .iter()
+            .all(|r| r["current"] == true && r["module"] == BRAMBLE),
+        "{deployed}"
+    );
+    assert_eq!(serving(&b, &admin), BRAMBLE);
+
+    // A rollback through B reaches A.
+    change(&b, &admin, "rollback", None, "Back to Meridian");
+    until_serving(&a, &admin, MERIDIAN, Duration::from_secs(5));
+
+    // A canary started through A runs on B too.
+    let canary = a.post(
+        "/admin/slots/scheduling/canary",
+        &admin,
+        &json!({"module": BRAMBLE, "percent": 50, "reason": "Half the patients"}),
+    );
+    assert_eq!(canary.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let trial: Value = b
+            .get("/admin/slots/scheduling/trial", &admin)
+            .json()
+            .expect("trial");
+        if trial["trial"]["module"] == BRAMBLE {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B has no canary: {trial}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let aborted = a.post(
+        "/admin/slots/scheduling/abort",
+        &admin,
+        &json!({"reason": "Enough"}),
+    );
+    assert_eq!(aborted.status(), StatusCode::OK);
+
+    // No slot booked twice, whichever replicas two requests reach.
+    let receptionist = a.token("receptionist", ORG, None);
+    let patients = ["9990000018", "9990000026"];
+    let slots = free_slots(&a, &receptionist);
+    assert!(slots.len() >= 10, "{slots:?}");
+    for slot in slots.iter().take(10) {
+        let (first, second) = std::thread::scope(|scope| {
+            let one = scope.spawn(|| book(&a, &receptionist, slot, patients[0]).0);
+            let two = scope.spawn(|| book(&b, &receptionist, slot, patients[1]).0);
+            (one.join().expect("A"), two.join().expect("B"))
+        });
+        // One wins; the other is refused, as taken (409) or, when the
+        // module sees the slot busy already, as not bookable (422).
+        let won = [first, second]
+            .iter()
+            .filter(|c| **c == StatusCode::CREATED)
+            .count();
+        let refused = [first, second].iter().all(|c| {
+            [
+                StatusCode::CREATED,
+                StatusCode::CONFLICT,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ]
+            .contains(c)
+        });
+        assert!(won == 1 && refused, "slot {slot}: {first}, {second}");
+    }
+    let doubled: i64 = a
+        .connection()
+        .query_one(
+            "SELECT COUNT(*) FROM (SELECT slot_id FROM appointments WHERE org = ?1 \
+             AND status NOT IN ('cancelled', 'entered-in-error') GROUP BY slot_id HAVING COUNT(*) > 1) d",
+            &[&ORG],
+        )
+        .and_then(|r| r.get(0))
+        .expect("count");
+    assert_eq!(doubled, 0, "slots booked twice");
+
+    // A replica that was down when a change was made catches up before it
+    // serves.
+    b.kill();
+    change(&a, &admin, "deploy", Some(BRAMBLE), "Bramble again");
+    b.restart();
+    assert_eq!(serving(&b, &admin), BRAMBLE, "{}", b.log());
+
+    // A replica whose listening connection was cut catches up when it
+    // listens again.
+    let cut = b
+        .connection()
+        .query(
+            "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity \
+             WHERE application_name = 'patchbay-replica-listener' AND datname = current_database()",
+            &[],
+        )
+        .expect("cut the listeners");
+    assert!(!cut.is_empty(), "no listener to cut");
+    change(&a, &admin, "rollback", None, "Meridian once more");
+    until_serving(&b, &admin, MERIDIAN, Duration::from_secs(15));
+
+    // One audit chain, in order, whichever replica wrote.
+    let (ok, text) = a.audit_verify();
+    assert!(ok, "{text}");
+    let out = std::process::Command::new(support::server::binary())
+        .args(["audit", "verify", "--database", &database.url, "--data-dir"])
+        .arg(&b.data_dir)
+        .output()
+        .expect("patchbay audit verify");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("intact"), "{said}");
+}
