@@ -136,6 +136,78 @@ fn replicas_share_every_slot_change_booking_and_the_audit_chain() {
     );
     assert_eq!(aborted.status(), StatusCode::OK);
 
+    // A shadow started through A copies the calls of both replicas, and its
+    // report (read through either) counts them all.
+    let shadow = a.post(
+        "/admin/slots/scheduling/shadow",
+        &admin,
+        &json!({"module": BRAMBLE, "percent": 100, "reason": "Compare on every call"}),
+    );
+    assert_eq!(shadow.status(), StatusCode::OK);
+    let clinician = a.token("clinician", ORG, None);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while b
+        .get("/admin/slots/scheduling/trial", &admin)
+        .json::<Value>()
+        .expect("trial")["trial"]["mode"]
+        != "shadow"
+    {
+        assert!(Instant::now() < deadline, "B has no shadow");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for s in [&a, &b, &b] {
+        for _ in 0..4 {
+            assert_eq!(
+                s.get("/fhir/Slot?_count=5", &clinician).status(),
+                StatusCode::OK
+            );
+        }
+    }
+    let compared = |s: &Server| -> u64 {
+        let trial: Value = s
+            .get("/admin/slots/scheduling/trial", &admin)
+            .json()
+            .expect("trial");
+        trial["trial"]["report"]["functions"]
+            .as_object()
+            .map(|f| {
+                f.values()
+                    .map(|t| {
+                        t["agreed"].as_u64().unwrap_or(0) + t["differed"].as_u64().unwrap_or(0)
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    // Each replica records its report at every heartbeat (2 s).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while compared(&a) < 12 || compared(&b) < 12 {
+        assert!(
+            Instant::now() < deadline,
+            "the report does not count every replica's calls: A {}, B {}",
+            compared(&a),
+            compared(&b)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ended: Value = a
+        .post(
+            "/admin/slots/scheduling/abort",
+            &admin,
+            &json!({"reason": "Seen enough"}),
+        )
+        .json()
+        .expect("abort");
+    let final_count: u64 = ended["report"]["functions"]
+        .as_object()
+        .map(|f| {
+            f.values()
+                .map(|t| t["agreed"].as_u64().unwrap_or(0) + t["differed"].as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0);
+    assert!(final_count >= 12, "{ended}");
+
     // No slot booked twice, whichever replicas two requests reach.
     let receptionist = a.token("receptionist", ORG, None);
     let patients = ["9990000018", "9990000026"];

@@ -595,12 +595,35 @@ async fn trial(
     Path(function): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let act = state.act(&principal, "slot.trial", ADMINS).await?;
-    let result = standard(&function).map(|standard| {
+    let result = async {
+        let standard = standard(&function)?;
         let slot = state.runtime.slots().get(&principal.organisation, standard);
         let active = slot.as_ref().map(|s| s.active().module.label.to_string());
-        let trial = slot.and_then(|s| s.trial()).map(|t| t.summary());
-        Json(json!({"active": active, "trial": trial}))
-    });
+        let running = slot.and_then(|s| s.trial());
+        let mut trial = running.as_ref().map(|t| t.summary());
+        // A shadow's report counts the calls of every replica.
+        if let (Some(summary), Some(t)) = (trial.as_mut(), running)
+            && t.mode == TrialMode::Shadow
+        {
+            let runtime = state.runtime.clone();
+            let org = principal.organisation.clone();
+            let summed = blocking(move || {
+                replication::summed_report(
+                    &runtime,
+                    &org,
+                    standard.function(),
+                    t.started.at_ms,
+                    t.report.snapshot(),
+                )
+            })
+            .await
+            .and_then(|r| r)
+            .map_err(|e| ApiError::host_failure("cannot read the replicas' shadow reports", &e))?;
+            summary["report"] = json!(summed);
+        }
+        Ok(Json(json!({"active": active, "trial": trial})))
+    }
+    .await;
     act.finish(result).await
 }
 
@@ -616,10 +639,27 @@ async fn abort(
         let change = Change::read(&state, &principal, &function, body)?;
         act.detail = Some(change.change.reason.clone());
         let runtime = state.runtime.clone();
-        let (trial, report) =
-            blocking(move || rollout::abort(&runtime, &change.org, change.standard))
-                .await
-                .map_err(internal)??;
+        let (trial, report) = blocking(move || {
+            let (trial, report) = rollout::abort(&runtime, &change.org, change.standard)?;
+            // A shadow's final report counts the calls of every replica.
+            let started = trial["started"]["at_ms"].as_i64().unwrap_or_default();
+            let report = match report {
+                Some(local) => Some(
+                    replication::summed_report(
+                        &runtime,
+                        &change.org,
+                        change.standard.function(),
+                        started,
+                        local,
+                    )
+                    .map_err(DeployError::Store)?,
+                ),
+                None => None,
+            };
+            Ok::<_, DeployError>((trial, report))
+        })
+        .await
+        .map_err(internal)??;
         act.module = trial["module"].as_str().map(str::to_string);
         Ok(Json(json!({"ended": trial, "report": report})))
     }

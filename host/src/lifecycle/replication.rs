@@ -19,7 +19,7 @@
 //! replicas serve it, and `patchbay slots` which lag. On SQLite there is one
 //! host and nothing of this runs.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -31,6 +31,7 @@ use crate::runtime::call_state::now_ms;
 use crate::runtime::engine::Runtime;
 use crate::runtime::function_slot::FunctionSlot;
 use crate::runtime::standard::Standard;
+use crate::runtime::trial::{ReportSnapshot, TrialMode};
 use crate::store::database::{Connection, Engine, Location};
 
 /// The channel slot changes are announced on.
@@ -44,6 +45,9 @@ const GONE_AFTER_MS: i64 = 10_000;
 
 /// How long an admin's change waits for the other replicas to serve it.
 pub const PROPAGATION_WAIT: Duration = Duration::from_secs(3);
+
+/// This process's replica id, once it serves as one.
+static THIS_REPLICA: OnceLock<String> = OnceLock::new();
 
 /// What a replica serves in one slot, as it last reported.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -78,11 +82,15 @@ pub fn start(runtime: &Runtime, trust: &Trust, address: &str) -> anyhow::Result<
     let Location::Postgres(url) = runtime.records().location().clone() else {
         return Ok(None);
     };
-    let id = format!(
-        "{}-{}",
-        std::process::id(),
-        &crate::store::records::new_id()[..8]
-    );
+    let id = THIS_REPLICA
+        .get_or_init(|| {
+            format!(
+                "{}-{}",
+                std::process::id(),
+                &crate::store::records::new_id()[..8]
+            )
+        })
+        .clone();
     let listener = Listener {
         id: id.clone(),
         address: address.to_string(),
@@ -224,11 +232,29 @@ impl Listener {
         Ok(())
     }
 
-    /// Records what this replica serves in a slot.
+    /// Records what this replica serves in a slot, and its shadow report.
     fn report(&self, slot: &FunctionSlot) -> anyhow::Result<()> {
         let active = slot.active();
-        let trial = slot.trial().map(|t| t.deployment.module.label.to_string());
+        let running = slot.trial();
+        let trial = running
+            .as_ref()
+            .map(|t| t.deployment.module.label.to_string());
         let conn = self.runtime.records().connection()?;
+        if let Some(shadow) = running.filter(|t| t.mode == TrialMode::Shadow) {
+            conn.execute(
+                "INSERT INTO trial_reports (replica, org, function, started_ms, report, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (replica, org, function) DO UPDATE SET \
+                 started_ms = excluded.started_ms, report = excluded.report, updated_ms = excluded.updated_ms",
+                &[
+                    &self.id,
+                    &slot.organisation,
+                    &slot.standard.function(),
+                    &shadow.started.at_ms,
+                    &serde_json::to_string(&shadow.report.snapshot())?,
+                    &now_ms(),
+                ],
+            )?;
+        }
         conn.execute(
             "INSERT INTO replica_slots (replica, org, function, module_hash, module_label, trial_module, updated_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica, org, function) DO UPDATE SET \
@@ -348,6 +374,36 @@ pub fn serving(conn: &Connection, org: &str, function: &str) -> anyhow::Result<V
             })
         })
         .collect()
+}
+
+/// A shadow trial's report summed across replicas: this host's own (`local`,
+/// current) and every other replica's for the same trial (the trial that
+/// started at `started_ms`), as each last recorded it (every heartbeat).
+/// On SQLite, or before this host serves as a replica, `local` alone.
+pub fn summed_report(
+    runtime: &Runtime,
+    org: &str,
+    function: &str,
+    started_ms: i64,
+    local: ReportSnapshot,
+) -> anyhow::Result<ReportSnapshot> {
+    let Some(me) = THIS_REPLICA.get() else {
+        return Ok(local);
+    };
+    if runtime.records().engine() != Engine::Postgres {
+        return Ok(local);
+    }
+    let rows = runtime.records().connection()?.query(
+        "SELECT report FROM trial_reports WHERE org = ?1 AND function = ?2 AND started_ms = ?3 AND replica <> ?4",
+        &[&org, &function, &started_ms, me],
+    )?;
+    let mut sum = local;
+    for row in rows {
+        let other: ReportSnapshot = serde_json::from_str(&row.get::<String>(0)?)
+            .context("a replica's shadow report is not readable")?;
+        sum.merge(&other);
+    }
+    Ok(sum)
 }
 
 /// Waits (up to [`PROPAGATION_WAIT`]) until every live replica serves

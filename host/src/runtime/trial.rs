@@ -140,7 +140,7 @@ pub trait Comparable {
 }
 
 /// How one shadow run compared with the live call.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct FunctionTally {
     /// Runs whose answer matched the live one.
     pub agreed: u64,
@@ -151,7 +151,7 @@ pub struct FunctionTally {
 }
 
 /// One difference, kept as an example.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Difference {
     /// When.
     pub at_ms: i64,
@@ -170,7 +170,7 @@ pub struct ShadowReport {
 }
 
 /// A copy of a shadow report.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct ReportSnapshot {
     /// Per function.
     pub functions: BTreeMap<String, FunctionTally>,
@@ -180,6 +180,23 @@ pub struct ReportSnapshot {
 
 /// How many differences a report keeps.
 const KEPT_DIFFERENCES: usize = 20;
+
+impl ReportSnapshot {
+    /// Adds another replica's report of the same trial: the tallies summed,
+    /// the latest differences of both kept.
+    pub fn merge(&mut self, other: &ReportSnapshot) {
+        for (function, tally) in &other.functions {
+            let mine = self.functions.entry(function.clone()).or_default();
+            mine.agreed += tally.agreed;
+            mine.differed += tally.differed;
+            mine.candidate_failed += tally.candidate_failed;
+        }
+        self.differences.extend(other.differences.iter().cloned());
+        self.differences.sort_by_key(|d| d.at_ms);
+        let extra = self.differences.len().saturating_sub(KEPT_DIFFERENCES);
+        self.differences.drain(..extra);
+    }
+}
 
 /// The essence of a call's result, for comparison.
 pub fn essence<R: Comparable>(result: &Result<R, CallError>) -> String {
@@ -249,6 +266,31 @@ mod tests {
         for c in counts {
             assert!((800..1200).contains(&c), "uneven buckets: {counts:?}");
         }
+    }
+
+    #[test]
+    fn reports_of_one_trial_sum_across_replicas() {
+        let one = ShadowReport::default();
+        one.record("book", "a".into(), "a".into(), false);
+        one.record("book", "a".into(), "b".into(), false);
+        let two = ShadowReport::default();
+        two.record("book", "a".into(), "a".into(), false);
+        two.record("read", "x".into(), "failed".into(), true);
+        let mut sum = one.snapshot();
+        sum.merge(&two.snapshot());
+        assert_eq!(sum.functions["book"].agreed, 2);
+        assert_eq!(sum.functions["book"].differed, 1);
+        assert_eq!(sum.functions["read"].candidate_failed, 1);
+        assert_eq!(sum.differences.len(), 2);
+        let mut many = ReportSnapshot::default();
+        for _ in 0..3 {
+            let other = ReportSnapshot {
+                differences: vec![sum.differences[0].clone(); 10],
+                ..ReportSnapshot::default()
+            };
+            many.merge(&other);
+        }
+        assert_eq!(many.differences.len(), KEPT_DIFFERENCES);
     }
 
     #[test]

@@ -16,3 +16,12 @@ CREATE TABLE replica_slots (
     updated_ms BIGINT NOT NULL,
     PRIMARY KEY (replica, org, function)
 );
+CREATE TABLE trial_reports (
+    replica TEXT NOT NULL,
+    org TEXT NOT NULL,
+    function TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    report TEXT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    PRIMARY KEY (replica, org, function)
+);
