@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::database::TestDatabase;
-use support::server::{Server, book};
+use support::server::{Server, book, cli, package};
 
 const ORG: &str = "Y90001";
 const MERIDIAN: &str = "meridian/scheduling@1.0.0";
 const BRAMBLE: &str = "bramble/scheduling@2.1.0";
+const FAULTY: &str = "testing/faulty-scheduling@0.1.0";
 
 fn change(s: &Server, admin: &str, action: &str, module: Option<&str>, reason: &str) -> Value {
     let mut body = json!({"reason": reason});
@@ -79,8 +80,8 @@ fn free_slots(s: &Server, token: &str) -> Vec<String> {
 #[test]
 fn replicas_share_every_slot_change_booking_and_the_audit_chain() {
     let database = TestDatabase::create();
-    let a = Server::start_replica(&database, None);
-    let mut b = Server::start_replica(&database, Some(&a));
+    let a = Server::start_replica(&database, None, "");
+    let mut b = Server::start_replica(&database, Some(&a), "");
     let admin = a.token("admin", ORG, None);
     assert_eq!(
         serving(&b, &admin),
@@ -278,4 +279,56 @@ fn replicas_share_every_slot_change_booking_and_the_audit_chain() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}");
     assert!(said.contains("intact"), "{said}");
+}
+
+#[test]
+fn a_module_failing_across_replicas_is_rolled_back_once() {
+    // Three failing callers are needed; no replica sees more than two.
+    let rollback =
+        "[rollback]\nfailure_rate = 0.5\nwindow_secs = 60\nmin_calls = 4\nmin_callers = 3\n";
+    let database = TestDatabase::create();
+    let a = Server::start_replica(&database, None, rollback);
+    let b = Server::start_replica(&database, Some(&a), rollback);
+    let admin = a.token("admin", ORG, None);
+    // A module that passes its readiness checks but traps on some calls.
+    let dir = a.data_dir.parent().expect("dir").to_path_buf();
+    let faulty = package(
+        &dir,
+        "faulty_scheduling",
+        "testing",
+        "faulty-scheduling",
+        "0.1.0",
+        None,
+    );
+    let (ok, text) = cli(&a, &admin, &["upload", &faulty]);
+    assert!(ok, "{text}");
+    change(&a, &admin, "deploy", Some(FAULTY), "New supplier");
+    until_serving(&b, &admin, FAULTY, Duration::from_secs(5));
+
+    let clinician = |n: u32| a.token_for(&format!("clinician-{n}"), "clinician", ORG, None);
+    let (one, two, three) = (clinician(1), clinician(2), clinician(3));
+    for (s, token) in [(&a, &one), (&a, &two), (&b, &three)] {
+        for _ in 0..2 {
+            let r = s.get("/fhir/Slot?schedule=trap", token);
+            assert!(r.status().is_server_error(), "{}", r.status());
+        }
+    }
+    // Neither replica alone has seen three failing callers; together they
+    // have, and at their next heartbeat the module goes, on both.
+    until_serving(&a, &admin, MERIDIAN, Duration::from_secs(15));
+    until_serving(&b, &admin, MERIDIAN, Duration::from_secs(5));
+    let history: Value = a
+        .get("/admin/slots/scheduling/history", &admin)
+        .json()
+        .expect("history");
+    let automatic = history["history"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .filter(|d| d["action"] == "automatic-rollback")
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(automatic, 1, "one rollback between the replicas: {history}");
+    assert!(a.audit_verify().0);
 }

@@ -121,6 +121,7 @@ impl Server {
     pub fn start_replica(
         database: &super::database::TestDatabase,
         peer: Option<&Server>,
+        top: &str,
     ) -> Server {
         let dir = Self::new_dir();
         let data = dir.join("data");
@@ -133,7 +134,7 @@ impl Server {
         Self::launch(
             &dir,
             Vec::new(),
-            "",
+            top,
             "",
             STANDARD_ORGANISATIONS,
             None,

@@ -28,8 +28,9 @@ use serde::Serialize;
 use crate::lifecycle::package::Trust;
 use crate::lifecycle::{loading, registry, rollout};
 use crate::runtime::call_state::now_ms;
-use crate::runtime::engine::Runtime;
+use crate::runtime::engine::{Failing, Runtime};
 use crate::runtime::function_slot::FunctionSlot;
+use crate::runtime::health::CallerCounts;
 use crate::runtime::standard::Standard;
 use crate::runtime::trial::{ReportSnapshot, TrialMode};
 use crate::store::database::{Connection, Engine, Location};
@@ -228,6 +229,52 @@ impl Listener {
         drop(conn);
         for slot in self.runtime.slots().all() {
             self.report(&slot)?;
+            self.judge_with_others(&slot)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the other live replicas' callers of the slot's active
+    /// deployment to its health, so automatic rollback judges them all; a
+    /// deployment that fails across replicas is reported to the supervisor
+    /// here (the rollback is then recorded once, whichever replica is
+    /// first: see [`registry::record_deployment_replacing`]).
+    fn judge_with_others(&self, slot: &FunctionSlot) -> anyhow::Result<()> {
+        let active = slot.active();
+        let rows = self.runtime.records().connection()?.query(
+            "SELECT s.health FROM replica_slots s JOIN replicas r ON r.id = s.replica \
+             WHERE s.org = ?1 AND s.function = ?2 AND s.module_hash = ?3 AND s.replica <> ?4 \
+             AND r.heartbeat_ms > ?5",
+            &[
+                &slot.organisation,
+                &slot.standard.function(),
+                &active.module.hash,
+                &self.id,
+                &(now_ms() - GONE_AFTER_MS),
+            ],
+        )?;
+        let mut others = CallerCounts::new();
+        for row in rows {
+            let reported: Vec<(String, u32, u32)> = serde_json::from_str(&row.get::<String>(0)?)
+                .context("a replica's health report is not readable")?;
+            for (caller, calls, failures) in reported {
+                let Ok(caller) = caller.parse::<u64>() else {
+                    continue;
+                };
+                let counts = others.entry(caller).or_default();
+                counts.0 += calls;
+                counts.1 += failures;
+            }
+        }
+        if let Some(reason) = active
+            .health
+            .set_others(others, self.runtime.rollback_policy())
+        {
+            self.runtime.report_failing(Failing {
+                org: slot.organisation.clone(),
+                deployment: active,
+                reason: format!("{reason}, counting every replica's callers"),
+            });
         }
         Ok(())
     }
@@ -255,11 +302,19 @@ impl Listener {
                 ],
             )?;
         }
+        let policy = self.runtime.rollback_policy();
+        // Caller hashes as text: JSON numbers lose precision past 2^53.
+        let health: Vec<(String, u32, u32)> = active
+            .health
+            .window(policy)
+            .into_iter()
+            .map(|(caller, (calls, failures))| (caller.to_string(), calls, failures))
+            .collect();
         conn.execute(
-            "INSERT INTO replica_slots (replica, org, function, module_hash, module_label, trial_module, updated_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica, org, function) DO UPDATE SET \
+            "INSERT INTO replica_slots (replica, org, function, module_hash, module_label, trial_module, health, updated_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (replica, org, function) DO UPDATE SET \
              module_hash = excluded.module_hash, module_label = excluded.module_label, \
-             trial_module = excluded.trial_module, updated_ms = excluded.updated_ms",
+             trial_module = excluded.trial_module, health = excluded.health, updated_ms = excluded.updated_ms",
             &[
                 &self.id,
                 &slot.organisation,
@@ -267,6 +322,7 @@ impl Listener {
                 &active.module.hash,
                 &active.module.label.to_string(),
                 &trial,
+                &serde_json::to_string(&health)?,
                 &now_ms(),
             ],
         )?;

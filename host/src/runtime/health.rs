@@ -86,10 +86,17 @@ struct Outcome {
     caller: u64,
 }
 
-/// The recent outcomes of one deployment's calls.
+/// Per caller (a hash of who called): calls and failed calls within the
+/// window.
+pub type CallerCounts = HashMap<u64, (u32, u32)>;
+
+/// The recent outcomes of one deployment's calls, and what the other
+/// replicas serving it last reported of theirs (on a shared store, the
+/// judgement is made over every replica's callers).
 #[derive(Default)]
 pub struct Health {
     recent: Mutex<VecDeque<Outcome>>,
+    others: Mutex<CallerCounts>,
     tripped: AtomicBool,
 }
 
@@ -107,15 +114,53 @@ impl Health {
         if !policy.enabled || self.tripped.load(Ordering::Relaxed) {
             return None;
         }
-        let now = Instant::now();
-        let window = Duration::from_secs(policy.window_secs);
-        let (calls, callers, failing_callers, rate) = {
+        {
             let mut recent = self.recent.lock().ok()?;
             recent.push_back(Outcome {
-                at: now,
+                at: Instant::now(),
                 failed,
                 caller: caller_hash(caller),
             });
+        }
+        if !failed {
+            self.prune(policy);
+            return None;
+        }
+        self.judge(policy)
+    }
+
+    /// This replica's callers within the window, for the other replicas.
+    pub fn window(&self, policy: &RollbackPolicy) -> CallerCounts {
+        self.prune(policy);
+        let mut by_caller = CallerCounts::new();
+        if let Ok(recent) = self.recent.lock() {
+            for o in recent.iter() {
+                let (calls, failures) = by_caller.entry(o.caller).or_default();
+                *calls += 1;
+                *failures += u32::from(o.failed);
+            }
+        }
+        by_caller
+    }
+
+    /// Takes the other replicas' callers (as they last reported) into the
+    /// judgement, and judges: returns why the deployment must go, the first
+    /// time the threshold is passed.
+    pub fn set_others(&self, others: CallerCounts, policy: &RollbackPolicy) -> Option<String> {
+        if let Ok(mut mine) = self.others.lock() {
+            *mine = others;
+        }
+        if !policy.enabled || self.tripped() {
+            return None;
+        }
+        self.judge(policy)
+    }
+
+    /// Drops outcomes older than the window, or past the most remembered.
+    fn prune(&self, policy: &RollbackPolicy) {
+        let now = Instant::now();
+        let window = Duration::from_secs(policy.window_secs);
+        if let Ok(mut recent) = self.recent.lock() {
             while recent.len() > MAX_REMEMBERED
                 || recent
                     .front()
@@ -123,25 +168,32 @@ impl Health {
             {
                 recent.pop_front();
             }
-            if !failed {
-                return None;
+        }
+    }
+
+    /// Judges this replica's callers and the others' together; trips once.
+    fn judge(&self, policy: &RollbackPolicy) -> Option<String> {
+        // Each caller counts once, with the share of their own calls that
+        // failed, whichever replicas they called.
+        let mut by_caller = self.window(policy);
+        if let Ok(others) = self.others.lock() {
+            for (caller, (calls, failures)) in others.iter() {
+                let mine = by_caller.entry(*caller).or_default();
+                mine.0 += calls;
+                mine.1 += failures;
             }
-            // Each caller counts once, with the share of their own calls
-            // that failed.
-            let mut by_caller: HashMap<u64, (u32, u32)> = HashMap::new();
-            for o in recent.iter() {
-                let (calls, failures) = by_caller.entry(o.caller).or_default();
-                *calls += 1;
-                *failures += u32::from(o.failed);
-            }
-            let shares: Vec<f64> = by_caller
-                .values()
-                .map(|(calls, failures)| f64::from(*failures) / f64::from(*calls))
-                .collect();
-            let failing = shares.iter().filter(|s| **s >= policy.failure_rate).count();
-            let rate = shares.iter().sum::<f64>() / shares.len() as f64;
-            (recent.len(), by_caller.len(), failing, rate)
-        };
+        }
+        if by_caller.is_empty() {
+            return None;
+        }
+        let calls: usize = by_caller.values().map(|(c, _)| *c as usize).sum();
+        let callers = by_caller.len();
+        let shares: Vec<f64> = by_caller
+            .values()
+            .map(|(calls, failures)| f64::from(*failures) / f64::from((*calls).max(1)))
+            .collect();
+        let failing_callers = shares.iter().filter(|s| **s >= policy.failure_rate).count();
+        let rate = shares.iter().sum::<f64>() / shares.len() as f64;
         if calls < policy.min_calls as usize
             || failing_callers < policy.min_callers as usize
             || rate < policy.failure_rate
@@ -194,6 +246,23 @@ mod tests {
         );
         assert!(health.tripped());
         assert_eq!(health.record(true, "d", &policy()), None, "only once");
+    }
+
+    #[test]
+    fn callers_of_other_replicas_count_in_the_judgement() {
+        let health = Health::default();
+        assert_eq!(health.record(true, "a", &policy()), None);
+        assert_eq!(health.record(true, "a", &policy()), None, "one caller here");
+        // Another replica's caller failed twice as well.
+        let mut others = CallerCounts::new();
+        others.insert(caller_hash("b"), (2, 2));
+        let reason = health
+            .set_others(others.clone(), &policy())
+            .expect("2 callers across replicas, 4 calls");
+        assert!(reason.contains("2 of the 2 callers"), "{reason}");
+        assert_eq!(health.set_others(others, &policy()), None, "only once");
+        // What this replica tells the others.
+        assert_eq!(health.window(&policy())[&caller_hash("a")], (2, 2));
     }
 
     #[test]

@@ -13,6 +13,9 @@ CREATE TABLE replica_slots (
     module_hash TEXT NOT NULL,
     module_label TEXT NOT NULL,
     trial_module TEXT,
+    -- The active deployment's recent callers here (calls and failures per
+    -- caller hash), so automatic rollback judges every replica's callers.
+    health TEXT NOT NULL DEFAULT '[]',
     updated_ms BIGINT NOT NULL,
     PRIMARY KEY (replica, org, function)
 );
