@@ -2,6 +2,9 @@
 //! each deliberately non-compliant fixture fails exactly the checks it
 //! breaks; the command reports as text, JSON and JUnit XML, and its exit code
 //! says whether the module passed.
+//!
+//! One engine: the kit runs every module on a scratch SQLite store of its
+//! own, whatever store the host uses.
 
 use std::process::Command;
 

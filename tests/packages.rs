@@ -1,6 +1,8 @@
 //! Signed module packages: a supplier's key signs a component and its
 //! manifest; the host accepts the package only from a trusted key, intact,
 //! and implementing the world its manifest claims. Each refusal says which.
+//!
+//! No store engine in play: packages are read and verified before any store.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

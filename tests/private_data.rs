@@ -3,6 +3,9 @@
 //! host that is not in development mode and has no identity provider
 //! refuses to start; supplier keys are written private; and development
 //! tokens are made only for a development configuration.
+//!
+//! SQLite only: it checks the modes of the SQLite file in the data
+//! directory; a PostgreSQL server keeps its files under its own user.
 
 #![cfg(unix)]
 

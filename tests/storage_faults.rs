@@ -10,6 +10,11 @@
 //!
 //! Mounting needs CAP_SYS_ADMIN: the test runs as root (as CI does), or in
 //! a user namespace (`unshare -r cargo test ...`).
+//!
+//! SQLite only: it fills the filesystem under the SQLite file in the data
+//! directory. A PostgreSQL server's disk is its own; its full-disk and
+//! read-only errors (SQLSTATE 53100, 25006) map to the same answers
+//! (`store/storage_fault.rs`, unit-tested there).
 
 mod support;
 
