@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::store::database::{Connection, DbError, Row};
+use crate::store::group_commit::GroupCommit;
 use crate::store::records::RecordStore;
 
 /// The hash before the first entry of a chain.
@@ -100,6 +101,7 @@ struct AnchorFile {
 pub struct Trail {
     key: Arc<[u8; 32]>,
     anchor: Option<Arc<Anchor>>,
+    group: GroupCommit<(i64, Event), Entry>,
 }
 
 impl std::fmt::Debug for Trail {
@@ -161,6 +163,7 @@ impl Trail {
         let trail = Trail {
             key: Arc::new(key),
             anchor: None,
+            group: GroupCommit::default(),
         };
         let (heads, missing) = match trail.read_anchor(anchor_path)? {
             Some(heads) => (heads, false),
@@ -201,6 +204,7 @@ impl Trail {
         Trail {
             key: Arc::new(key),
             anchor: None,
+            group: GroupCommit::default(),
         }
     }
 
@@ -295,19 +299,35 @@ impl Trail {
         }
     }
 
-    /// Appends an event in a transaction of its own.
+    /// Appends an event in a transaction of its own, shared with the
+    /// entries of concurrent requests (see [`crate::store::group_commit`]);
+    /// returns once it has committed.
     pub fn record(
         &self,
         store: &RecordStore,
         time_ms: i64,
         event: &Event,
     ) -> anyhow::Result<Entry> {
-        let conn = store.connection()?;
-        let tx = conn.transaction()?;
-        let entry = self.append(&tx, time_ms, event)?;
-        tx.commit()?;
-        self.committed(&entry);
-        Ok(entry)
+        self.group.submit((time_ms, event.clone()), |batch| {
+            let conn = store.connection()?;
+            let tx = conn.transaction()?;
+            // Each organisation's chain locked once, in one order, so two
+            // replicas' batches never wait on each other in a circle.
+            let orgs: std::collections::BTreeSet<&str> =
+                batch.iter().map(|(_, e)| e.org.as_str()).collect();
+            for org in orgs {
+                tx.lock_audit_chain(org)?;
+            }
+            let entries = batch
+                .iter()
+                .map(|(time_ms, event)| self.append(&tx, *time_ms, event))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            tx.commit()?;
+            for entry in &entries {
+                self.committed(entry);
+            }
+            Ok(entries)
+        })
     }
 
     /// Writes the anchor now with every head committed so far (at shutdown,

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod database;
 pub mod demo;
+pub mod group_commit;
 pub mod migrations;
 pub mod private_files;
 pub mod records;

@@ -20,6 +20,9 @@ impl StorageFault {
     /// The fault behind an error, if any link of its chain is one.
     pub fn of(error: &anyhow::Error) -> Option<StorageFault> {
         error.chain().find_map(|cause| {
+            if let Some(fault) = cause.downcast_ref::<StorageFault>() {
+                return Some(*fault);
+            }
             if let Some(e) = cause.downcast_ref::<rusqlite::Error>() {
                 return Self::of_sqlite(e);
             }
@@ -102,6 +105,16 @@ impl StorageFault {
     }
 }
 
+impl std::fmt::Display for StorageFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.explain())
+    }
+}
+
+/// A fault carried on its own, where the error that showed it cannot be
+/// (it was shared among several requests, as in a group commit).
+impl std::error::Error for StorageFault {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +141,28 @@ mod tests {
             None,
         );
         assert_eq!(StorageFault::of_sqlite(&constraint), None);
+    }
+
+    /// On the PostgreSQL server every development and CI machine runs
+    /// (`PATCHBAY_TEST_POSTGRES` names another): a write refused as
+    /// read-only (as a standby refuses it) is a read-only store, a broken
+    /// constraint is none. Nothing is created: both statements fail.
+    #[test]
+    fn recognises_postgres_storage_faults() {
+        let url = std::env::var("PATCHBAY_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        let mut client = postgres::Client::connect(&url, postgres::NoTls)
+            .expect("PostgreSQL at 127.0.0.1:5432 (user postgres, database test)");
+        let read_only = client
+            .batch_execute("BEGIN READ ONLY; CREATE TABLE never_made (a INTEGER)")
+            .expect_err("refused in a read-only transaction");
+        let error = anyhow::Error::new(crate::store::database::DbError::from(read_only))
+            .context("cannot book");
+        assert_eq!(StorageFault::of(&error), Some(StorageFault::ReadOnly));
+        client.batch_execute("ROLLBACK").expect("rollback");
+        let division = client
+            .batch_execute("SELECT 1 / 0")
+            .expect_err("division by zero");
+        assert_eq!(StorageFault::of_postgres(&division), None);
     }
 }
