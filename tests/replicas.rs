@@ -8,12 +8,14 @@
 
 mod support;
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::database::TestDatabase;
-use support::server::{Server, book, cli, package};
+use support::server::{Server, book, cancellation, cli, package};
 
 const ORG: &str = "Y90001";
 const MERIDIAN: &str = "meridian/scheduling@1.0.0";
@@ -64,8 +66,8 @@ fn until_serving(s: &Server, admin: &str, module: &str, within: Duration) -> Dur
     }
 }
 
-fn free_slots(s: &Server, token: &str) -> Vec<String> {
-    let r = s.get("/fhir/Slot?status=free&_count=40", token);
+fn free_slots(s: &Server, token: &str, count: usize) -> Vec<String> {
+    let r = s.get(&format!("/fhir/Slot?status=free&_count={count}"), token);
     let bundle: Value = r.json().expect("a bundle");
     bundle["entry"]
         .as_array()
@@ -82,6 +84,7 @@ fn replicas_share_every_slot_change_booking_and_the_audit_chain() {
     let database = TestDatabase::create();
     let a = Server::start_replica(&database, None, "");
     let mut b = Server::start_replica(&database, Some(&a), "");
+    let c = Server::start_replica(&database, Some(&a), "");
     let admin = a.token("admin", ORG, None);
     assert_eq!(
         serving(&b, &admin),
@@ -98,7 +101,7 @@ fn replicas_share_every_slot_change_booking_and_the_audit_chain() {
         "Practice chose Bramble",
     );
     let replicas = deployed["replicas"].as_array().cloned().unwrap_or_default();
-    assert_eq!(replicas.len(), 2, "{deployed}");
+    assert_eq!(replicas.len(), 3, "{deployed}");
     assert!(
         replicas
             .iter()
@@ -106,10 +109,23 @@ fn replicas_share_every_slot_change_booking_and_the_audit_chain() {
         "{deployed}"
     );
     assert_eq!(serving(&b, &admin), BRAMBLE);
+    assert_eq!(serving(&c, &admin), BRAMBLE);
 
-    // A rollback through B reaches A.
-    change(&b, &admin, "rollback", None, "Back to Meridian");
-    until_serving(&a, &admin, MERIDIAN, Duration::from_secs(5));
+    // A rollback through B reaches A and C: its answer comes once every
+    // replica serves it; how long that took is printed (bench/replicas
+    // measures it).
+    let started = Instant::now();
+    let rolled = change(&b, &admin, "rollback", None, "Back to Meridian");
+    let answered = started.elapsed();
+    assert!(
+        rolled["replicas"]
+            .as_array()
+            .is_some_and(|r| r.len() == 3 && r.iter().all(|r| r["current"] == true)),
+        "{rolled}"
+    );
+    assert_eq!(serving(&a, &admin), MERIDIAN);
+    assert_eq!(serving(&c, &admin), MERIDIAN);
+    println!("rollback through B: answered with A, B and C serving it after {answered:?}");
 
     // A canary started through A runs on B too.
     let canary = a.post(
@@ -209,16 +225,19 @@ fn replicas_share_every_slot_change_booking_and_the_audit_chain() {
         .unwrap_or(0);
     assert!(final_count >= 12, "{ended}");
 
-    // No slot booked twice, whichever replicas two requests reach.
+    // No slot booked twice, whichever replicas two requests reach: the
+    // same slot sent to two replicas at once, 50 times.
     let receptionist = a.token("receptionist", ORG, None);
     let patients = ["9990000018", "9990000026"];
-    let slots = free_slots(&a, &receptionist);
-    assert!(slots.len() >= 10, "{slots:?}");
-    for slot in slots.iter().take(10) {
+    let slots = free_slots(&a, &receptionist, 100);
+    assert!(slots.len() >= 50, "{slots:?}");
+    let pairs = [(&a, &b), (&b, &c), (&c, &a)];
+    for (n, slot) in slots.iter().take(50).enumerate() {
+        let (one, two) = pairs[n % pairs.len()];
         let (first, second) = std::thread::scope(|scope| {
-            let one = scope.spawn(|| book(&a, &receptionist, slot, patients[0]).0);
-            let two = scope.spawn(|| book(&b, &receptionist, slot, patients[1]).0);
-            (one.join().expect("A"), two.join().expect("B"))
+            let first = scope.spawn(|| book(one, &receptionist, slot, patients[0]).0);
+            let second = scope.spawn(|| book(two, &receptionist, slot, patients[1]).0);
+            (first.join().expect("first"), second.join().expect("second"))
         });
         // One wins; the other is refused, as taken (409) or, when the
         // module sees the slot busy already, as not bookable (422).
@@ -331,4 +350,203 @@ fn a_module_failing_across_replicas_is_rolled_back_once() {
         .unwrap_or(0);
     assert_eq!(automatic, 1, "one rollback between the replicas: {history}");
     assert!(a.audit_verify().0);
+}
+
+/// What the traffic saw: bookings acknowledged (id, whether its cancellation
+/// was acknowledged too) and requests that failed (5xx, connection errors).
+#[derive(Default)]
+struct Seen {
+    booked: Vec<(String, bool)>,
+    failures: Vec<String>,
+}
+
+/// One worker's traffic until `stop`: search, book one of its own slots,
+/// cancel it, round-robin across the replicas that are `up`.
+fn traffic(
+    replicas: &[&Server],
+    up: &[AtomicBool],
+    token: &str,
+    slots: &[String],
+    patient: &str,
+    stop: &AtomicBool,
+    seen: &Mutex<Seen>,
+) {
+    let mut n = 0usize;
+    let ok = |status: StatusCode| {
+        status.is_success()
+            || status == StatusCode::CONFLICT
+            || status == StatusCode::UNPROCESSABLE_ENTITY
+    };
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let i = n % replicas.len();
+        if !up[i].load(Ordering::Relaxed) {
+            continue;
+        }
+        let s = replicas[i];
+        let fail = |what: String| {
+            // A request in flight when its replica was killed is not the
+            // others' failure.
+            if up[i].load(Ordering::Relaxed) {
+                seen.lock().expect("seen").failures.push(what);
+            }
+        };
+        match s
+            .client()
+            .get(format!("{}/fhir/Slot?_count=5", s.base))
+            .bearer_auth(token)
+            .send()
+        {
+            Ok(r) if ok(r.status()) => {}
+            Ok(r) => fail(format!("search on {}: {}", s.base, r.status())),
+            Err(e) => fail(format!("search on {}: {e}", s.base)),
+        }
+        let slot = &slots[n % slots.len()];
+        let booked = s
+            .client()
+            .post(format!("{}/fhir/Appointment", s.base))
+            .bearer_auth(token)
+            .json(&support::server::appointment(slot, patient))
+            .send();
+        let id = match booked {
+            Ok(r) if r.status() == StatusCode::CREATED => {
+                let body: Value = r.json().unwrap_or(Value::Null);
+                body["id"].as_str().map(str::to_string)
+            }
+            Ok(r) if ok(r.status()) => None,
+            Ok(r) => {
+                fail(format!("book on {}: {}", s.base, r.status()));
+                None
+            }
+            Err(e) => {
+                fail(format!("book on {}: {e}", s.base));
+                None
+            }
+        };
+        let Some(id) = id else { continue };
+        seen.lock().expect("seen").booked.push((id.clone(), false));
+        let cancelled = s
+            .client()
+            .put(format!("{}/fhir/Appointment/{id}", s.base))
+            .bearer_auth(token)
+            .json(&cancellation(&id, "Traffic"))
+            .send();
+        match cancelled {
+            Ok(r) if r.status().is_success() => {
+                let mut seen = seen.lock().expect("seen");
+                if let Some(entry) = seen.booked.iter_mut().find(|(b, _)| *b == id) {
+                    entry.1 = true;
+                }
+            }
+            Ok(r) if ok(r.status()) => {}
+            Ok(r) => fail(format!("cancel on {}: {}", s.base, r.status())),
+            Err(e) => fail(format!("cancel on {}: {e}", s.base)),
+        }
+    }
+}
+
+#[test]
+fn traffic_across_replicas_survives_fifty_swaps_and_a_killed_replica() {
+    let database = TestDatabase::create();
+    let a = Server::start_replica(&database, None, "");
+    let b = Server::start_replica(&database, Some(&a), "");
+    let mut c = Server::start_replica(&database, Some(&a), "");
+    let admin = a.token("admin", ORG, None);
+    let receptionist = a.token("receptionist", ORG, None);
+    let slots = free_slots(&a, &receptionist, 100);
+    assert!(slots.len() >= 60, "{slots:?}");
+    let patients = ["9990000018", "9990000026", "9990000034"];
+    let up = [
+        AtomicBool::new(true),
+        AtomicBool::new(true),
+        AtomicBool::new(true),
+    ];
+    let seen = Mutex::new(Seen::default());
+    let all = [&a, &b, &c];
+
+    // Round-robin traffic while 50 swaps go through A, B and C in turn.
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for (w, patient) in patients.iter().enumerate() {
+            let mine: Vec<String> = slots.iter().skip(w * 20).take(20).cloned().collect();
+            let (replicas, up, token, stop, seen) = (&all[..], &up, &receptionist, &stop, &seen);
+            scope.spawn(move || traffic(replicas, up, token, &mine, patient, stop, seen));
+        }
+        for n in 0..50 {
+            let through = all[n % 3];
+            let module = if n % 2 == 0 { BRAMBLE } else { MERIDIAN };
+            change(
+                through,
+                &admin,
+                "deploy",
+                Some(module),
+                &format!("swap {n}"),
+            );
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    {
+        let seen = seen.lock().expect("seen");
+        assert!(
+            seen.failures.is_empty(),
+            "failed during the swaps: {:?}",
+            seen.failures
+        );
+        assert!(!seen.booked.is_empty(), "no booking went through");
+    }
+    for s in [&a, &b, &c] {
+        until_serving(s, &admin, MERIDIAN, Duration::from_secs(5));
+    }
+
+    // Booking traffic; C is killed with SIGKILL half-way; A and B keep
+    // serving.
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for (w, patient) in patients.iter().enumerate() {
+            let mine: Vec<String> = slots.iter().skip(w * 20).take(20).cloned().collect();
+            let (replicas, up, token, stop, seen) = (&all[..], &up, &receptionist, &stop, &seen);
+            scope.spawn(move || traffic(replicas, up, token, &mine, patient, stop, seen));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        up[2].store(false, Ordering::Relaxed);
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &c.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        std::thread::sleep(Duration::from_secs(2));
+        stop.store(true, Ordering::Relaxed);
+    });
+    c.kill(); // reaps the killed process
+    // A change made while C was down.
+    change(&a, &admin, "deploy", Some(BRAMBLE), "While C was down");
+    c.restart();
+    assert_eq!(
+        serving(&c, &admin),
+        BRAMBLE,
+        "the restarted replica serves the current deployment"
+    );
+
+    let seen = seen.into_inner().expect("seen");
+    assert!(
+        seen.failures.is_empty(),
+        "A and B failed: {:?}",
+        seen.failures
+    );
+    let conn = a.connection();
+    for (id, cancelled) in &seen.booked {
+        let statuses: Vec<String> = conn
+            .query(
+                "SELECT status FROM appointments WHERE org = ?1 AND id = ?2",
+                &[&ORG, id],
+            )
+            .and_then(|rows| rows.iter().map(|r| r.get(0)).collect())
+            .expect("query");
+        assert_eq!(statuses.len(), 1, "appointment {id} stored once");
+        if *cancelled {
+            assert_eq!(statuses[0], "cancelled", "appointment {id}");
+        }
+    }
+    let (ok, text) = a.audit_verify();
+    assert!(ok, "{text}");
 }

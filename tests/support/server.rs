@@ -206,6 +206,16 @@ allow_unsigned = true
         self.restart();
     }
 
+    /// The HTTP client the helpers use (30 s timeout).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the server with SIGKILL, no chance to clean up.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
