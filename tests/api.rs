@@ -629,3 +629,230 @@ fn shutdown_lets_requests_in_flight_finish() {
         s.log()
     );
 }
+
+#[test]
+fn patients_and_schedules_are_served_and_slots_point_at_real_schedules() {
+    let s = Server::start();
+    let receptionist = s.token("receptionist", ORG, None);
+    let auditor = s.token("auditor", ORG, None);
+
+    // Metadata lists what is served.
+    let (_, metadata) = body(s.get("/fhir/metadata", &receptionist));
+    let served: Vec<&str> = metadata["rest"][0]["resource"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r["type"].as_str()).collect())
+        .unwrap_or_default();
+    let mut served = served;
+    served.sort_unstable();
+    assert_eq!(
+        served,
+        [
+            "AllergyIntolerance",
+            "Appointment",
+            "MedicationRequest",
+            "Patient",
+            "Practitioner",
+            "Schedule",
+            "Slot"
+        ],
+        "exactly what is served"
+    );
+
+    // Staff see every registered patient of their organisation, and no other.
+    let (status, bundle) = body(s.get("/fhir/Patient", &receptionist));
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    let ids: Vec<&str> = bundle["entry"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(|e| e["resource"]["id"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(ids.len(), PATIENTS.len(), "{bundle}");
+    assert!(
+        !ids.contains(&OTHER_PATIENT.nhs_number),
+        "another organisation's patient"
+    );
+    let nhs = PATIENTS[1].nhs_number;
+    let (status, found) = body(s.get(
+        &format!("/fhir/Patient?identifier={NHS}|{nhs}"),
+        &receptionist,
+    ));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found["entry"].as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found["entry"][0]["resource"]["identifier"][0]["value"], nhs);
+    let (status, patient) = body(s.get(&format!("/fhir/Patient/{nhs}"), &receptionist));
+    assert_eq!(status, StatusCode::OK, "{patient}");
+    assert_eq!(patient["resourceType"], "Patient");
+    assert_eq!(patient["name"][0]["text"], PATIENTS[1].name);
+    assert_eq!(patient["birthDate"], PATIENTS[1].birth_date);
+    let (status, _) = body(s.get(
+        &format!("/fhir/Patient/{}", OTHER_PATIENT.nhs_number),
+        &receptionist,
+    ));
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another organisation's patient"
+    );
+    let (status, outcome) = body(s.get("/fhir/Patient?identifier=12345", &receptionist));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(issue_text(&outcome).contains("NHS number"), "{outcome}");
+
+    // A patient sees only themselves.
+    let me = PATIENTS[0].nhs_number;
+    let patient_token = s.token("patient", ORG, Some(me));
+    let (_, mine) = body(s.get("/fhir/Patient", &patient_token));
+    let ids: Vec<&str> = mine["entry"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(|e| e["resource"]["id"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(ids, vec![me], "{mine}");
+    let (_, theirs) = body(s.get(&format!("/fhir/Patient?identifier={nhs}"), &patient_token));
+    assert_eq!(
+        theirs["entry"].as_array().map_or(0, Vec::len),
+        0,
+        "{theirs}"
+    );
+    let (status, _) = body(s.get(&format!("/fhir/Patient/{nhs}"), &patient_token));
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "answered as if it did not exist"
+    );
+
+    // Every slot's schedule resolves here.
+    let (_, schedules) = body(s.get("/fhir/Schedule", &receptionist));
+    assert_eq!(
+        schedules["entry"].as_array().map(Vec::len),
+        Some(2),
+        "{schedules}"
+    );
+    let (_, slots) = body(s.get("/fhir/Slot?status=free&_count=20", &receptionist));
+    for entry in slots["entry"].as_array().cloned().unwrap_or_default() {
+        let reference = entry["resource"]["schedule"]["reference"]
+            .as_str()
+            .expect("schedule");
+        let (status, schedule) = body(s.get(&format!("/fhir/{reference}"), &receptionist));
+        assert_eq!(status, StatusCode::OK, "{reference}: {schedule}");
+        assert_eq!(schedule["resourceType"], "Schedule");
+        assert!(schedule["actor"][0]["display"].is_string(), "{schedule}");
+    }
+    let (status, _) = body(s.get("/fhir/Schedule/no-such-schedule", &receptionist));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Reading a patient is audited, with the patient.
+    let (_, trail) = body(s.get("/audit?action=patient.read", &auditor));
+    let read = trail["entries"]
+        .as_array()
+        .and_then(|e| {
+            e.iter()
+                .find(|e| e["patient"] == nhs && e["outcome"] == "success")
+        })
+        .cloned();
+    assert!(read.is_some(), "{trail}");
+}
+
+/// Every `reference` in a resource, wherever it is.
+fn references(v: &Value, found: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("reference") {
+                found.push(r.clone());
+            }
+            map.values().for_each(|v| references(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_a_record_makes_resolves_on_this_server() {
+    let s = Server::start();
+    let clinician = s.token("clinician", ORG, None);
+    let receptionist = s.token("receptionist", ORG, None);
+
+    // A booking, the demo's prescriptions and its allergy: their references.
+    let slot = free_slots(&s, &clinician)
+        .first()
+        .and_then(|slot| slot["id"].as_str().map(str::to_string))
+        .expect("a free slot");
+    let (status, booked) = support::server::book(&s, &clinician, &slot, PATIENTS[0].nhs_number);
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    let (status, slot_read) = body(s.get(&format!("/fhir/Slot/{slot}"), &receptionist));
+    assert_eq!(status, StatusCode::OK, "{slot_read}");
+    assert_eq!(slot_read["status"], "busy", "the booked slot, read by id");
+    let (_, prescriptions) = body(s.get(
+        &format!(
+            "/fhir/MedicationRequest?patient={}&status=active",
+            PATIENTS[2].nhs_number
+        ),
+        &clinician,
+    ));
+    let (status, allergies) = body(s.get(
+        &format!(
+            "/fhir/AllergyIntolerance?patient={}",
+            PATIENTS[1].nhs_number
+        ),
+        &clinician,
+    ));
+    assert_eq!(status, StatusCode::OK, "{allergies}");
+    let allergy = &allergies["entry"][0]["resource"];
+    assert_eq!(
+        allergy["code"]["coding"][0]["code"], "91936005",
+        "{allergies}"
+    );
+    assert_eq!(allergy["criticality"], "high");
+    let id = allergy["id"].as_str().expect("an allergy id");
+    let (status, read) = body(s.get(&format!("/fhir/AllergyIntolerance/{id}"), &clinician));
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(&read, allergy, "read and search agree");
+    let (_, schedules) = body(s.get("/fhir/Schedule", &clinician));
+
+    let mut all = Vec::new();
+    for v in [&booked, &slot_read, &prescriptions, &allergies, &schedules] {
+        references(v, &mut all);
+    }
+    for kind in ["Slot/", "Patient/", "Schedule/", "Practitioner/"] {
+        assert!(
+            all.iter().any(|r| r.starts_with(kind)),
+            "no {kind} reference among {all:?}"
+        );
+    }
+    for reference in &all {
+        let (status, resource) = body(s.get(&format!("/fhir/{reference}"), &clinician));
+        assert_eq!(status, StatusCode::OK, "{reference}: {resource}");
+        let kind = reference.split('/').next().unwrap_or_default();
+        assert_eq!(resource["resourceType"], kind, "{reference}");
+    }
+    let (_, practitioners) = body(s.get("/fhir/Practitioner", &clinician));
+    let named = practitioners["entry"].as_array().map_or(0, Vec::len);
+    assert!(
+        named >= 2,
+        "the two schedules' practitioners: {practitioners}"
+    );
+
+    // Allergies are for those who prescribe; unknown ids are 404.
+    let (status, _) = body(s.get(
+        &format!(
+            "/fhir/AllergyIntolerance?patient={}",
+            PATIENTS[1].nhs_number
+        ),
+        &receptionist,
+    ));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for path in [
+        "/fhir/AllergyIntolerance/no-such-allergy",
+        "/fhir/Practitioner/no-such-practitioner",
+        "/fhir/Slot/no-such-slot",
+    ] {
+        let (status, outcome) = body(s.get(path, &clinician));
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {outcome}");
+    }
+}

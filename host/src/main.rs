@@ -76,6 +76,12 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Export an organisation's records (FHIR Bulk Data), or check a
+    /// downloaded export.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Make a supplier's ed25519 signing key: KEY (secret) and KEY.pub.
     Keygen {
         /// Where to write the secret key; the public key goes beside it, .pub.
@@ -127,6 +133,16 @@ enum Command {
         /// Also write the report as JUnit XML here.
         #[arg(long)]
         junit: Option<PathBuf>,
+    },
+    /// Load a downloaded export (from `patchbay export run`) into the
+    /// token's organisation on a running server, perhaps another host: the
+    /// export is checked first, then loaded all or nothing, ids and
+    /// versions kept.
+    Import {
+        /// The directory holding the export's manifest.json and files.
+        dir: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Add a signed package to a running server's module registry.
     Upload {
@@ -265,18 +281,47 @@ impl ServerArgs {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> anyhow::Result<ExitCode> {
+        match body {
+            Some(body) => self.send_body(
+                method,
+                path,
+                "application/json",
+                body.to_string().into_bytes(),
+            ),
+            None => self.send_request(self.request(method, path)),
+        }
+    }
+
+    /// Sends a request with a body of this media type and prints the
+    /// answer; non-zero exit on an error status.
+    fn send_body(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<ExitCode> {
+        self.send_request(
+            self.request(method, path)
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body),
+        )
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
         let client = reqwest::blocking::Client::builder()
-            .timeout(std::time::Duration::from_secs(120))
-            .build()?;
-        let mut request = client
+            .timeout(std::time::Duration::from_secs(600))
+            .build()
+            .unwrap_or_default();
+        client
             .request(
                 method,
                 format!("{}{path}", self.server.trim_end_matches('/')),
             )
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
+            .bearer_auth(&self.token)
+    }
+
+    fn send_request(&self, request: reqwest::blocking::RequestBuilder) -> anyhow::Result<ExitCode> {
         let response = request
             .send()
             .with_context(|| format!("cannot reach the server at {}", self.server))?;
@@ -308,6 +353,36 @@ impl ServerArgs {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Export the token's organisation from a running server: start the
+    /// export, wait for it, download the manifest and every file into OUT,
+    /// check them, and remove the export from the server.
+    Run {
+        /// The directory to write the manifest and files into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only these resource types, comma-separated.
+        #[arg(long = "type")]
+        types: Option<String>,
+        /// Only resources changed at or after this instant (FHIR instant).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only the patient compartment (Patient/$export).
+        #[arg(long)]
+        patients: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Check a downloaded export: every file the manifest lists is there,
+    /// with its SHA-256 and count, holding resources of its type; the audit
+    /// trail's chain links. Exits non-zero if anything is wrong.
+    Verify {
+        /// The directory holding manifest.json and the files.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -564,6 +639,68 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Export {
+            command: ExportCommand::Verify { dir },
+        } => verify_export(&dir),
+        Command::Export {
+            command:
+                ExportCommand::Run {
+                    out,
+                    types,
+                    since,
+                    patients,
+                    server,
+                },
+        } => {
+            let mut query = Vec::new();
+            if let Some(types) = types {
+                query.push(format!("_type={types}"));
+            }
+            if let Some(since) = since {
+                query.push(format!("_since={}", since.replace('+', "%2B")));
+            }
+            let path = if patients {
+                "/fhir/Patient/$export"
+            } else {
+                "/fhir/$export"
+            };
+            let kick_off = if query.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}?{}", query.join("&"))
+            };
+            let downloaded =
+                patchbay::api::bulk_client::run(&server.server, &server.token, &kick_off, &out)?;
+            for (name, bytes) in &downloaded.files {
+                println!("{name}: {bytes} bytes");
+            }
+            let code = verify_export(&out)?;
+            if code == ExitCode::SUCCESS {
+                // The files are safe here: the server need not keep them.
+                let client = reqwest::blocking::Client::new();
+                let _ = client
+                    .delete(&downloaded.status_url)
+                    .bearer_auth(&server.token)
+                    .send();
+            }
+            Ok(code)
+        }
+        Command::Import { dir, server } => {
+            if verify_export(&dir)? != ExitCode::SUCCESS {
+                eprintln!(
+                    "error: the export in {} is not intact: nothing was imported",
+                    dir.display()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            let ndjson = patchbay::api::record_set::resources_in_load_order(&dir)?;
+            server.send_body(
+                reqwest::Method::POST,
+                "/admin/import",
+                patchbay::api::record_set::FHIR_NDJSON,
+                ndjson,
+            )
+        }
         Command::Upload { package, server } => {
             let text = std::fs::read_to_string(&package)
                 .with_context(|| format!("cannot read {}", package.display()))?;
@@ -650,5 +787,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+    }
+}
+
+/// Checks a downloaded export and says what it found.
+fn verify_export(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let found = patchbay::api::record_set::verify_dir(dir)?;
+    for (name, count) in &found.files {
+        println!("ok {name}: {count}");
+    }
+    if found.problems.is_empty() {
+        println!("the export in {} is complete and intact", dir.display());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for problem in &found.problems {
+            eprintln!("error: {problem}");
+        }
+        Ok(ExitCode::FAILURE)
     }
 }

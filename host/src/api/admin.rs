@@ -173,12 +173,18 @@ async fn capability_statement() -> Response {
                 "description": "Bearer JWTs (RS256, ES256) with the user, organisation (ODS code) and roles."
             },
             "resource": [
-                {"type": "Slot", "interaction": [{"code": "search-type"}],
+                {"type": "Patient", "interaction": [{"code": "read"}, {"code": "search-type"}],
+                 "searchParam": search(&[("identifier", "token")])},
+                {"type": "Practitioner", "interaction": [{"code": "read"}, {"code": "search-type"}]},
+                {"type": "Schedule", "interaction": [{"code": "read"}, {"code": "search-type"}]},
+                {"type": "Slot", "interaction": [{"code": "read"}, {"code": "search-type"}],
                  "searchParam": search(&[("start", "date"), ("end", "date"), ("service-type", "token"), ("schedule", "reference"), ("status", "token"), ("_count", "number")])},
                 {"type": "Appointment", "interaction": [{"code": "read"}, {"code": "create"}, {"code": "update"}, {"code": "search-type"}],
                  "searchParam": search(&[("patient", "reference")])},
                 {"type": "MedicationRequest", "interaction": [{"code": "read"}, {"code": "create"}, {"code": "update"}, {"code": "search-type"}],
-                 "searchParam": search(&[("patient", "reference"), ("status", "token")])}
+                 "searchParam": search(&[("patient", "reference"), ("status", "token")])},
+                {"type": "AllergyIntolerance", "interaction": [{"code": "read"}, {"code": "search-type"}],
+                 "searchParam": search(&[("patient", "reference")])}
             ]
         }]
     }))

@@ -4,8 +4,10 @@
 use axum::http::StatusCode;
 
 use crate::api::error::ApiError;
+use crate::api::state::AppState;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::call_error::CallError;
+use crate::store::database::{Connection, DbError};
 
 /// Runs blocking work (a module call, a store query) on the blocking pool.
 pub async fn blocking<R: Send + 'static>(
@@ -28,4 +30,19 @@ pub async fn module_call<R: Send + 'static>(
             e.to_string(),
         )),
     }
+}
+
+/// Reads the caller's organisation's records on the blocking pool, with a
+/// pooled connection; a failure becomes an answer saying `what` could not
+/// be read (a storage fault keeps its own status).
+pub async fn store_read<R: Send + 'static>(
+    state: &AppState,
+    what: &'static str,
+    f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
+) -> Result<R, ApiError> {
+    let store = state.runtime.records().clone();
+    blocking(move || -> anyhow::Result<R> { Ok(f(&*store.connection()?)?) })
+        .await
+        .and_then(|r| r)
+        .map_err(|e| ApiError::host_failure(&format!("cannot read {what}"), &e))
 }

@@ -1,13 +1,18 @@
-//! FHIR R4 JSON: the standards' records as FHIR resources (Slot,
-//! Appointment, MedicationRequest, Bundle, OperationOutcome) and back, with a
-//! clear error for anything a client sends that cannot be read.
+//! FHIR R4 JSON: the standards' records as FHIR resources (Patient,
+//! Practitioner, Schedule, Slot, Appointment, MedicationRequest,
+//! AllergyIntolerance, Bundle, OperationOutcome) and back, with a clear
+//! error for anything a client sends that cannot be read. Every reference
+//! names a resource this server serves.
 
 use serde_json::{Value, json};
 
-use crate::runtime::bindings::{Coding, IssueCode, Outcome};
+use crate::runtime::bindings::scheduling::care::types::patients::Patient;
+use crate::runtime::bindings::{Coding, IssueCode, Outcome, Reference};
 use crate::runtime::codes::Code;
-use crate::runtime::prescribing::{Dosage, Draft, MedicationRequest, RequestIntent, RequestStatus};
-use crate::runtime::scheduling::{Appointment, BookingRequest, Slot};
+use crate::runtime::prescribing::{
+    Allergy, Dosage, Draft, MedicationRequest, RequestIntent, RequestStatus,
+};
+use crate::runtime::scheduling::{Appointment, BookingRequest, Schedule, Slot};
 use patchbay_sdk::coding::NHS_NUMBER;
 use patchbay_sdk::time::{DAY, HOUR, MINUTE, civil_from_days, days_from_civil};
 
@@ -115,12 +120,67 @@ fn coding(c: &Coding) -> Value {
     v
 }
 
+/// A reference to a patient: the Patient resource this server serves for
+/// them, and their NHS number, so it also resolves on any other system.
 fn nhs_identifier(nhs_number: &str) -> Value {
-    json!({"identifier": {"system": NHS_NUMBER, "value": nhs_number}})
+    json!({
+        "reference": format!("Patient/{nhs_number}"),
+        "identifier": {"system": NHS_NUMBER, "value": nhs_number},
+    })
 }
 
 fn meta(version: u32, last_updated: i64) -> Value {
     json!({"versionId": version.to_string(), "lastUpdated": instant(last_updated)})
+}
+
+/// A Patient resource: a patient registered with the organisation, whose
+/// id is their NHS number (so `Patient/<NHS number>` resolves here).
+pub fn patient(p: &Patient) -> Value {
+    json!({
+        "resourceType": "Patient",
+        "id": p.nhs_number,
+        "identifier": [{"system": NHS_NUMBER, "value": p.nhs_number}],
+        "name": [{"text": p.name}],
+        "birthDate": p.birth_date,
+    })
+}
+
+/// A Practitioner resource: someone the records name as a schedule's actor
+/// or a prescription's requester, by the id they give.
+pub fn practitioner(p: &Reference) -> Value {
+    let mut v = json!({"resourceType": "Practitioner", "id": p.id, "active": true});
+    if let Some(display) = &p.display {
+        v["name"] = json!([{"text": display}]);
+    }
+    v
+}
+
+/// A reference to a practitioner, a location or a service: a resolvable
+/// reference when this server serves that kind (Practitioner), otherwise
+/// its type and identifier.
+fn actor_reference(r: &Reference) -> Value {
+    let mut v = if r.kind == "Practitioner" {
+        json!({"reference": format!("Practitioner/{}", r.id)})
+    } else {
+        json!({"type": r.kind, "identifier": {"value": r.id}})
+    };
+    if let Some(display) = &r.display {
+        v["display"] = json!(display);
+    }
+    v
+}
+
+/// A Schedule resource.
+pub fn schedule(s: &Schedule) -> Value {
+    let actor = actor_reference(&s.actor);
+    json!({
+        "resourceType": "Schedule",
+        "id": s.id,
+        "active": true,
+        "serviceType": [{"coding": [coding(&s.service_type)]}],
+        "actor": [actor],
+        "comment": s.name,
+    })
 }
 
 /// A Slot resource.
@@ -175,10 +235,7 @@ pub fn medication_request(r: &MedicationRequest) -> Value {
     if let Some(route) = &r.dosage.route {
         dosage["route"] = json!({"coding": [coding(route)]});
     }
-    let mut requester = json!({"reference": format!("{}/{}", r.requester.kind, r.requester.id)});
-    if let Some(d) = &r.requester.display {
-        requester["display"] = json!(d);
-    }
+    let requester = actor_reference(&r.requester);
     let mut v = json!({
         "resourceType": "MedicationRequest",
         "id": r.id,
@@ -196,6 +253,30 @@ pub fn medication_request(r: &MedicationRequest) -> Value {
     }
     if let Some(reason) = &r.override_reason {
         v["extension"] = json!([{"url": OVERRIDE_REASON_EXTENSION, "valueString": reason}]);
+    }
+    v
+}
+
+/// An AllergyIntolerance resource.
+pub fn allergy_intolerance(a: &Allergy) -> Value {
+    let mut v = json!({
+        "resourceType": "AllergyIntolerance",
+        "id": a.id,
+        "clinicalStatus": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+            "code": "active"
+        }]},
+        "verificationStatus": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+            "code": "confirmed"
+        }]},
+        "criticality": a.criticality.code(),
+        "code": {"coding": [coding(&a.code)]},
+        "patient": nhs_identifier(&a.patient),
+        "recordedDate": instant(a.recorded),
+    });
+    if let Some(reaction) = &a.reaction {
+        v["reaction"] = json!([{"description": reaction, "manifestation": [{"text": reaction}]}]);
     }
     v
 }

@@ -8,24 +8,33 @@
 //! passes through an [`act::Act`], which checks the caller's role
 //! ([`caller`]) and writes the audit entry, refusals and failures included.
 //!
-//! The files below only import downwards: the area files (`admin`, `cds`,
+//! The files below only import downwards: the area files (`admin`,
+//! `allergies`, `bulk_export`, `cds`, `directory`, `import_routes`,
 //! `lifecycle_routes`, `prescribing`, `scheduling`) use the shared pieces
-//! (`act`, `blocking`, `caller`, `error`, `route_spec`, `state`), and the
+//! (`act`, `blocking`, `caller`, `error`, `record_import`, `record_set`,
+//! `route_spec`, `state`), and the
 //! router uses the area files and `openapi`, which uses `openapi_schemas`.
 
 pub mod act;
 mod admin;
+mod allergies;
 pub mod blocking;
+pub mod bulk_client;
+mod bulk_export;
 pub mod caller;
 mod cds;
 pub mod config;
+mod directory;
 pub mod error;
 pub mod fhir;
 pub mod identity;
+mod import_routes;
 mod lifecycle_routes;
 pub mod openapi;
 pub mod openapi_schemas;
 mod prescribing;
+pub mod record_import;
+pub mod record_set;
 pub mod refusals;
 pub mod responses;
 pub mod route_spec;

@@ -160,6 +160,8 @@ fn header_name(header: Header) -> &'static str {
         Header::ETag => "ETag",
         Header::RetryAfter => "Retry-After",
         Header::WwwAuthenticate => "WWW-Authenticate",
+        Header::ContentLocation => "Content-Location",
+        Header::XProgress => "X-Progress",
     }
 }
 
@@ -177,7 +179,7 @@ fn headers() -> Value {
             "schema": {"type": "string", "pattern": "^W/\"[0-9]+\"$"},
         },
         header_name(Header::RetryAfter): {
-            "description": "When the organisation's calls were at their limit, or the host's storage could not be written: retry after this many seconds",
+            "description": "Retry after this many seconds: the organisation's calls (or exports) were at their limit, the host's storage could not be written, or an export is still running",
             "required": false,
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         },
@@ -185,6 +187,16 @@ fn headers() -> Value {
             "description": "Bearer",
             "required": true,
             "schema": {"const": "Bearer"},
+        },
+        header_name(Header::ContentLocation): {
+            "description": "The status URL to poll: <base>/bulk/<id>",
+            "required": true,
+            "schema": {"type": "string", "pattern": "/bulk/[^/]+$"},
+        },
+        header_name(Header::XProgress): {
+            "description": "What the export is doing",
+            "required": true,
+            "schema": {"type": "string"},
         },
     })
 }

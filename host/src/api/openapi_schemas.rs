@@ -390,6 +390,97 @@ pub fn schemas() -> Map<String, Value> {
         "TrialEnded": object(&["ended", "report"], json!({"ended": {"type": "object"}, "report": report})),
         "History": object(&["history"], json!({"history": {"type": "array", "items": deployment_record}})),
     });
+    let mut map = match all {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    // The directory's resources, apart: one literal of every schema is past
+    // what the json! macro can expand.
+    map.extend(directory(&text, &concept));
+    map.extend(bulk(&text));
+    map
+}
+
+/// The directory's resources: Patient and Schedule, and their bundles.
+fn directory(text: &Value, concept: &Value) -> Map<String, Value> {
+    let all = json!({
+        "Patient": resource("Patient", &["id", "identifier", "name", "birthDate"], json!({
+            "id": text,
+            "identifier": {"type": "array", "minItems": 1, "items": object(&["system", "value"], json!({
+                "system": {"const": NHS_NUMBER},
+                "value": {"type": "string", "pattern": "^[0-9]{10}$"},
+            }))},
+            "name": {"type": "array", "items": object(&["text"], json!({"text": text}))},
+            "birthDate": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+        })),
+        "PatientBundle": bundle("Patient"),
+        "Schedule": resource("Schedule", &["id", "active", "serviceType", "actor"], json!({
+            "id": text,
+            "active": {"type": "boolean"},
+            "serviceType": {"type": "array", "items": concept},
+            "actor": {"type": "array", "minItems": 1, "items": object(&[], json!({
+                "reference": text,
+                "type": text,
+                "identifier": object(&["value"], json!({"value": text})),
+                "display": text,
+            }))},
+            "comment": text,
+        })),
+        "ScheduleBundle": bundle("Schedule"),
+        "Practitioner": resource("Practitioner", &["id", "active"], json!({
+            "id": text,
+            "active": {"type": "boolean"},
+            "name": {"type": "array", "items": object(&["text"], json!({"text": text}))},
+        })),
+        "PractitionerBundle": bundle("Practitioner"),
+        "AllergyIntolerance": resource("AllergyIntolerance", &["id", "clinicalStatus", "verificationStatus", "criticality", "code", "patient", "recordedDate"], json!({
+            "id": text,
+            "clinicalStatus": concept,
+            "verificationStatus": concept,
+            "criticality": {"enum": ["low", "high", "unable-to-assess"]},
+            "code": concept,
+            "patient": object(&["reference", "identifier"], json!({"reference": text, "identifier": object(&["system", "value"], json!({"system": {"const": NHS_NUMBER}, "value": text}))})),
+            "recordedDate": text,
+            "reaction": {"type": "array", "items": object(&["manifestation"], json!({
+                "description": text,
+                "manifestation": {"type": "array", "minItems": 1, "items": object(&["text"], json!({"text": text}))},
+            }))},
+        })),
+        "AllergyIntoleranceBundle": bundle("AllergyIntolerance"),
+    });
+    match all {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// The bulk export's completion manifest (FHIR Bulk Data Access v2), each
+/// file with its SHA-256.
+fn bulk(text: &Value) -> Map<String, Value> {
+    let file = object(
+        &["type", "url", "count"],
+        json!({
+            "type": text,
+            "url": text,
+            "count": {"type": "integer", "minimum": 0},
+            "extension": object(&["sha256"], json!({"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}})),
+        }),
+    );
+    let all = json!({
+        "Ndjson": {"type": "string", "description": "FHIR resources as JSON, one per line"},
+        "ImportReport": object(&["organisation", "loaded"], json!({
+            "organisation": text,
+            "loaded": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        })),
+        "BulkManifest": object(&["transactionTime", "request", "requiresAccessToken", "output", "error"], json!({
+            "transactionTime": text,
+            "request": text,
+            "requiresAccessToken": {"type": "boolean"},
+            "output": {"type": "array", "items": file},
+            "error": {"type": "array", "items": file},
+            "extension": object(&[], json!({"history": {"type": "array", "items": file}})),
+        })),
+    });
     match all {
         Value::Object(map) => map,
         _ => Map::new(),

@@ -158,6 +158,10 @@ pub enum Header {
     RetryAfter,
     /// `WWW-Authenticate: Bearer`, on a 401.
     WwwAuthenticate,
+    /// `Content-Location`: where to poll an asynchronous request.
+    ContentLocation,
+    /// `X-Progress`: what an asynchronous request is doing.
+    XProgress,
 }
 
 /// One answer a route gives: status, meaning, body schema and media type,

@@ -16,7 +16,10 @@ use crate::api::caller::RequestOrg;
 use crate::api::error::ApiError;
 use crate::api::route_spec::{Answer, MAX_BODY_BYTES, RouteSpec};
 use crate::api::state::AppState;
-use crate::api::{admin, cds, lifecycle_routes, openapi, prescribing, scheduling};
+use crate::api::{
+    admin, allergies, bulk_export, cds, directory, import_routes, lifecycle_routes, openapi,
+    prescribing, scheduling,
+};
 use crate::runtime::bindings::IssueCode;
 
 /// Every route of the API.
@@ -25,7 +28,11 @@ pub fn routes() -> Vec<RouteSpec> {
     all.extend(admin::routes());
     all.extend(lifecycle_routes::routes());
     all.extend(scheduling::routes());
+    all.extend(directory::routes());
     all.extend(prescribing::routes());
+    all.extend(allergies::routes());
+    all.extend(bulk_export::routes());
+    all.extend(import_routes::routes());
     all.extend(cds::routes());
     all.push(RouteSpec {
         method: Method::GET,

@@ -293,9 +293,23 @@ pub fn history(
     org: &str,
     function: &str,
 ) -> anyhow::Result<Vec<DeploymentRecord>> {
+    deployments(conn, org, Some(function))
+}
+
+/// Every deployment of an organisation, in every slot, oldest first: its
+/// whole deployment history, for an export.
+pub fn organisation_history(conn: &Connection, org: &str) -> anyhow::Result<Vec<DeploymentRecord>> {
+    deployments(conn, org, None)
+}
+
+fn deployments(
+    conn: &Connection,
+    org: &str,
+    function: Option<&str>,
+) -> anyhow::Result<Vec<DeploymentRecord>> {
     let rows = conn.query(
         "SELECT id, org, function, module_hash, module_label, limits, grants, action, reason, deployed_ms, deployed_by \
-         FROM deployments WHERE org = ?1 AND function = ?2 ORDER BY id",
+         FROM deployments WHERE org = ?1 AND (CAST(?2 AS TEXT) IS NULL OR function = ?2) ORDER BY id",
         &[&org, &function],
     )?;
     let mut out = Vec::new();

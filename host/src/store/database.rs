@@ -527,6 +527,27 @@ impl Connection {
         })
     }
 
+    /// Begins a read-only snapshot: every query until it ends sees the
+    /// store as it was at its first read, and it takes no write lock, so
+    /// writers go on (SQLite in WAL mode; PostgreSQL `REPEATABLE READ READ
+    /// ONLY`). For reading much at once consistently, such as an export.
+    pub fn snapshot(&self) -> Result<Transaction<'_>, DbError> {
+        match &self.conn {
+            Conn::Sqlite(conn) => conn.execute_batch("BEGIN DEFERRED")?,
+            Conn::Postgres(pg) => off_async(|| -> Result<(), DbError> {
+                let mut pg = pg.borrow_mut();
+                pg.client
+                    .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+                pg.in_transaction.set(true);
+                Ok(())
+            })?,
+        }
+        Ok(Transaction {
+            conn: self,
+            done: false,
+        })
+    }
+
     /// The SQLite connection, for the few things only SQLite has (schema
     /// migrations of the SQLite file); `None` on PostgreSQL.
     pub fn as_sqlite(&mut self) -> Option<&mut rusqlite::Connection> {

@@ -40,6 +40,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/sqlite/0002_replicas.sql"),
         postgres: include_str!("migrations/postgres/0002_replicas.sql"),
     },
+    Migration {
+        version: 3,
+        name: "bulk exports and their files",
+        sqlite: include_str!("migrations/sqlite/0003_exports.sql"),
+        postgres: include_str!("migrations/postgres/0003_exports.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock that one host at a time holds while it

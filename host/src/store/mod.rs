@@ -3,6 +3,7 @@
 //! [`sql_value`]),
 //! its schema as numbered migrations ([`migrations`]),
 //! the audit trail ([`audit`]), the demo practices' seed data ([`demo`]),
+//! bulk export jobs and their files ([`exports`]),
 //! private files for secrets ([`private_files`]), and what a failing disk
 //! looks like ([`storage_fault`]). It imports nothing
 //! else of the host.
@@ -10,6 +11,7 @@
 pub mod audit;
 pub mod database;
 pub mod demo;
+pub mod exports;
 pub mod group_commit;
 pub mod migrations;
 pub mod private_files;

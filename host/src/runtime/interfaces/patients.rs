@@ -32,6 +32,29 @@ pub fn lookup(
     .transpose()
 }
 
+/// The patients registered with an organisation, by NHS number, at most
+/// `max`.
+pub fn registered(
+    db: &crate::store::database::Connection,
+    org: &str,
+    max: usize,
+) -> Result<Vec<Patient>, crate::store::database::DbError> {
+    db.query_at_most(
+        "SELECT nhs_number, name, birth_date FROM patients WHERE org = ?1 ORDER BY nhs_number",
+        &[&org],
+        max,
+    )?
+    .iter()
+    .map(|row| {
+        Ok(Patient {
+            nhs_number: row.get(0)?,
+            name: row.get(1)?,
+            birth_date: row.get(2)?,
+        })
+    })
+    .collect()
+}
+
 impl patients::Host for CallState {
     fn lookup(&mut self, nhs_number: String) -> wasmtime::Result<Option<Patient>> {
         lookup(&self.db, &self.ctx.organisation, &nhs_number).map_err(fault)

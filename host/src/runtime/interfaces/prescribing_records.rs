@@ -101,31 +101,78 @@ pub fn requests_for_patient(
     Ok(list)
 }
 
+const ALLERGY_COLUMNS: &str = "id, patient, code_system, code, code_display, criticality, reaction, recorded_ms FROM allergies";
+
+fn allergy_from_row(row: &Row) -> Result<Allergy, DbError> {
+    Ok(Allergy {
+        id: row.get(0)?,
+        patient: row.get(1)?,
+        code: Coding {
+            system: row.get(2)?,
+            code: row.get(3)?,
+            display: row.get(4)?,
+        },
+        criticality: Criticality::from_code(&row.get::<String>(5)?)
+            .unwrap_or(Criticality::UnableToAssess),
+        reaction: row.get(6)?,
+        recorded: row.get(7)?,
+    })
+}
+
 /// Every recorded allergy of a patient.
 pub fn allergies(db: &Connection, org: &str, patient: &str) -> Result<Vec<Allergy>, DbError> {
-    let rows = db.query_at_most(
-        "SELECT id, patient, code_system, code, code_display, criticality, reaction, recorded_ms \
-         FROM allergies WHERE org = ?1 AND patient = ?2 ORDER BY recorded_ms, id",
+    db.query_at_most(
+        &format!(
+            "SELECT {ALLERGY_COLUMNS} WHERE org = ?1 AND patient = ?2 ORDER BY recorded_ms, id"
+        ),
         &[&org, &patient],
         MAX_PATIENT_ROWS_READ,
-    )?;
-    rows.iter()
-        .map(|row| {
-            Ok(Allergy {
-                id: row.get(0)?,
-                patient: row.get(1)?,
-                code: Coding {
-                    system: row.get(2)?,
-                    code: row.get(3)?,
-                    display: row.get(4)?,
-                },
-                criticality: Criticality::from_code(&row.get::<String>(5)?)
-                    .unwrap_or(Criticality::UnableToAssess),
-                reaction: row.get(6)?,
-                recorded: row.get(7)?,
-            })
-        })
-        .collect()
+    )?
+    .iter()
+    .map(allergy_from_row)
+    .collect()
+}
+
+/// One recorded allergy of an organisation.
+pub fn allergy(db: &Connection, org: &str, id: &str) -> Result<Option<Allergy>, DbError> {
+    db.query_opt(
+        &format!("SELECT {ALLERGY_COLUMNS} WHERE org = ?1 AND id = ?2"),
+        &[&org, &id],
+    )?
+    .map(|row| allergy_from_row(&row))
+    .transpose()
+}
+
+/// Every medication request of an organisation last changed at or after
+/// `since` (all, without it), by id: for an export.
+pub fn all_requests(
+    db: &Connection,
+    org: &str,
+    since: Option<i64>,
+) -> Result<Vec<MedicationRequest>, DbError> {
+    db.query(
+        &format!("SELECT {REQUEST_COLUMNS} WHERE org = ?1 AND updated_ms >= ?2 ORDER BY id"),
+        &[&org, &since.unwrap_or(i64::MIN)],
+    )?
+    .iter()
+    .map(request_from_row)
+    .collect()
+}
+
+/// Every allergy of an organisation recorded at or after `since` (all,
+/// without it), by id: for an export.
+pub fn all_allergies(
+    db: &Connection,
+    org: &str,
+    since: Option<i64>,
+) -> Result<Vec<Allergy>, DbError> {
+    db.query(
+        &format!("SELECT {ALLERGY_COLUMNS} WHERE org = ?1 AND recorded_ms >= ?2 ORDER BY id"),
+        &[&org, &since.unwrap_or(i64::MIN)],
+    )?
+    .iter()
+    .map(allergy_from_row)
+    .collect()
 }
 
 impl records::Host for CallState {

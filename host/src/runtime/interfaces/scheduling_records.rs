@@ -139,6 +139,93 @@ pub fn appointments_for_patient(
     Ok(list)
 }
 
+/// Every slot of an organisation, by id: for an export, read in one
+/// snapshot.
+pub fn all_slots(db: &Connection, org: &str) -> Result<Vec<Slot>, DbError> {
+    db.query(
+        &format!("SELECT {SLOT_COLUMNS} WHERE s.org = ?1 ORDER BY s.id"),
+        &[&org],
+    )?
+    .iter()
+    .map(slot_from_row)
+    .collect()
+}
+
+/// Every appointment of an organisation last changed at or after `since`
+/// (all, without it), by id: for an export.
+pub fn all_appointments(
+    db: &Connection,
+    org: &str,
+    since: Option<i64>,
+) -> Result<Vec<Appointment>, DbError> {
+    db.query(
+        &format!("SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND updated_ms >= ?2 ORDER BY id"),
+        &[&org, &since.unwrap_or(i64::MIN)],
+    )?
+    .iter()
+    .map(appointment_from_row)
+    .collect()
+}
+
+/// An organisation's schedules, by id.
+pub fn schedules(db: &Connection, org: &str) -> Result<Vec<Schedule>, DbError> {
+    db.query(
+        "SELECT id, name, service_system, service_code, service_display, actor_kind, actor_id, actor_display \
+         FROM schedules WHERE org = ?1 ORDER BY id",
+        &[&org],
+    )?
+    .iter()
+    .map(|row| {
+        Ok(Schedule {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            service_type: Coding {
+                system: row.get(2)?,
+                code: row.get(3)?,
+                display: row.get(4)?,
+            },
+            actor: Reference {
+                kind: row.get(5)?,
+                id: row.get(6)?,
+                display: row.get(7)?,
+            },
+        })
+    })
+    .collect()
+}
+
+/// The practitioners an organisation's records name, by id: the actors of
+/// its schedules and the requesters of its prescriptions, each with a name
+/// the records give them; only `id` if given. At most `max`.
+pub fn practitioners(
+    db: &Connection,
+    org: &str,
+    id: Option<&str>,
+    max: usize,
+) -> Result<Vec<Reference>, DbError> {
+    db.query_at_most(
+        "SELECT named.id, MIN(named.display) FROM ( \
+             SELECT actor_id AS id, actor_display AS display FROM schedules \
+             WHERE org = ?1 AND actor_kind = 'Practitioner' \
+             UNION ALL \
+             SELECT requester_id, requester_display FROM medication_requests \
+             WHERE org = ?1 AND requester_kind = 'Practitioner' \
+         ) AS named WHERE CAST(?2 AS TEXT) IS NULL OR named.id = ?2 \
+         GROUP BY named.id ORDER BY named.id",
+        &[&org, &id],
+        max,
+    )?
+    .iter()
+    .map(|row| {
+        Ok(Reference {
+            kind: "Practitioner".to_string(),
+            id: row.get(0)?,
+            display: row.get(1)?,
+        })
+    })
+    .collect()
+}
+
 fn set_slot_status(
     db: &Connection,
     org: &str,
@@ -172,33 +259,7 @@ fn set_slot_status(
 
 impl records::Host for CallState {
     fn schedules(&mut self) -> wasmtime::Result<Vec<Schedule>> {
-        let rows = self
-            .db
-            .query(
-                "SELECT id, name, service_system, service_code, service_display, actor_kind, actor_id, actor_display \
-                 FROM schedules WHERE org = ?1 ORDER BY id",
-                &[&self.ctx.organisation],
-            )
-            .map_err(fault)?;
-        rows.iter()
-            .map(|row| {
-                Ok(Schedule {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                    service_type: Coding {
-                        system: row.get(2)?,
-                        code: row.get(3)?,
-                        display: row.get(4)?,
-                    },
-                    actor: Reference {
-                        kind: row.get(5)?,
-                        id: row.get(6)?,
-                        display: row.get(7)?,
-                    },
-                })
-            })
-            .collect::<Result<_, DbError>>()
-            .map_err(fault)
+        schedules(&self.db, &self.ctx.organisation).map_err(fault)
     }
 
     fn slots(&mut self, query: SlotQuery) -> wasmtime::Result<Vec<Slot>> {
