@@ -19,6 +19,9 @@ ROLE = os.environ.get("API_FUZZ_ROLE", "anonymous")
 PASS = os.environ.get("API_FUZZ_PASS", "all")
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
+# An import's body is NDJSON: text, sent as the text it was drawn as.
+schemathesis.serializer.alias("application/fhir+ndjson", "text/plain")
+
 
 def reachable(operation):
     """Whether the run's role may call the operation, per its `x-roles`."""

@@ -235,6 +235,19 @@ fn the_bulk_data_protocol_and_its_refusals() {
         request.send().expect("kick-off")
     };
 
+    // The CapabilityStatement says the operations are served.
+    let (_, metadata) = body(s.get("/fhir/metadata", &admin));
+    assert_eq!(
+        metadata["rest"][0]["operation"][0]["name"], "export",
+        "{metadata}"
+    );
+    let patient = metadata["rest"][0]["resource"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["type"] == "Patient"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(patient["operation"][0]["name"], "export", "{patient}");
+
     // Refusals: no Prefer, an unknown type, a bad _since, an unsupported
     // parameter, a clinician.
     for (path, prefer, expected, says) in [

@@ -165,6 +165,7 @@ async fn capability_statement() -> Response {
         "kind": "instance",
         "software": {"name": "Patchbay", "version": env!("CARGO_PKG_VERSION")},
         "fhirVersion": "4.0.1",
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
@@ -174,7 +175,8 @@ async fn capability_statement() -> Response {
             },
             "resource": [
                 {"type": "Patient", "interaction": [{"code": "read"}, {"code": "search-type"}],
-                 "searchParam": search(&[("identifier", "token")])},
+                 "searchParam": search(&[("identifier", "token")]),
+                 "operation": [{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}]},
                 {"type": "Practitioner", "interaction": [{"code": "read"}, {"code": "search-type"}]},
                 {"type": "Schedule", "interaction": [{"code": "read"}, {"code": "search-type"}]},
                 {"type": "Slot", "interaction": [{"code": "read"}, {"code": "search-type"}],
@@ -185,7 +187,8 @@ async fn capability_statement() -> Response {
                  "searchParam": search(&[("patient", "reference"), ("status", "token")])},
                 {"type": "AllergyIntolerance", "interaction": [{"code": "read"}, {"code": "search-type"}],
                  "searchParam": search(&[("patient", "reference")])}
-            ]
+            ],
+            "operation": [{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}]
         }]
     }))
 }

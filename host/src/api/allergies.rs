@@ -34,11 +34,10 @@ pub fn routes() -> Vec<RouteSpec> {
             roles: READERS,
             params: patient_params(),
             body: None,
-            answers: vec![Answer::fhir(
-                200,
-                "AllergyIntoleranceBundle",
-                "The patient's allergies",
-            )],
+            answers: vec![
+                Answer::fhir(200, "AllergyIntoleranceBundle", "The patient's allergies"),
+                Answer::outcome(400, "No patient was given"),
+            ],
             handler: get(search),
         },
         RouteSpec {
@@ -67,9 +66,11 @@ async fn search(
         let patient = patient_param(&params)?;
         act.patient = Some(patient.clone());
         let org = principal.organisation.clone();
-        let found = store_read(&state, "the patient's allergies", move |db| {
-            prescribing_records::allergies(db, &org, &patient)
-        })
+        let found = store_read(
+            state.runtime.records(),
+            "the patient's allergies",
+            move |db| prescribing_records::allergies(db, &org, &patient),
+        )
         .await?;
         Ok(fhir_json(fhir::searchset(
             &state.config.fhir_base(),
@@ -89,7 +90,7 @@ async fn read(
     act.resource = Some(format!("AllergyIntolerance/{id}"));
     let result = async {
         let (org, wanted) = (principal.organisation.clone(), id.clone());
-        let allergy = store_read(&state, "the allergy", move |db| {
+        let allergy = store_read(state.runtime.records(), "the allergy", move |db| {
             prescribing_records::allergy(db, &org, &wanted)
         })
         .await?

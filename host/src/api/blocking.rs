@@ -4,10 +4,10 @@
 use axum::http::StatusCode;
 
 use crate::api::error::ApiError;
-use crate::api::state::AppState;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::call_error::CallError;
 use crate::store::database::{Connection, DbError};
+use crate::store::records::RecordStore;
 
 /// Runs blocking work (a module call, a store query) on the blocking pool.
 pub async fn blocking<R: Send + 'static>(
@@ -32,15 +32,15 @@ pub async fn module_call<R: Send + 'static>(
     }
 }
 
-/// Reads the caller's organisation's records on the blocking pool, with a
-/// pooled connection; a failure becomes an answer saying `what` could not
-/// be read (a storage fault keeps its own status).
+/// Reads the records on the blocking pool, with a pooled connection; a
+/// failure becomes an answer saying `what` could not be read (a storage
+/// fault keeps its own status).
 pub async fn store_read<R: Send + 'static>(
-    state: &AppState,
+    store: &RecordStore,
     what: &'static str,
     f: impl FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
 ) -> Result<R, ApiError> {
-    let store = state.runtime.records().clone();
+    let store = store.clone();
     blocking(move || -> anyhow::Result<R> { Ok(f(&*store.connection()?)?) })
         .await
         .and_then(|r| r)

@@ -303,7 +303,7 @@ async fn kick_off(
         act.resource = Some(format!("bulk/{}", job.id));
         act.detail = Some(job.request.clone());
         let (org, created) = (job.org.clone(), job.clone());
-        let running = store_read(&state, "the running exports", move |db| {
+        let running = store_read(state.runtime.records(), "the running exports", move |db| {
             let now = now_ms();
             let running = exports::running(db, &org, now)?;
             if running < MAX_RUNNING {
@@ -444,7 +444,7 @@ async fn status(
     act.resource = Some(format!("bulk/{id}"));
     let result = async {
         let (org, wanted) = (principal.organisation.clone(), id.clone());
-        let job = store_read(&state, "the export", move |db| {
+        let job = store_read(state.runtime.records(), "the export", move |db| {
             exports::job(db, &org, &wanted, now_ms())
         })
         .await?
@@ -489,7 +489,7 @@ async fn cancel(
     act.resource = Some(format!("bulk/{id}"));
     let result = async {
         let (org, wanted) = (principal.organisation.clone(), id.clone());
-        let gone = store_read(&state, "the export", move |db| {
+        let gone = store_read(state.runtime.records(), "the export", move |db| {
             exports::delete(db, &org, &wanted)
         })
         .await?;
@@ -517,7 +517,7 @@ async fn download(
     act.resource = Some(format!("bulk/{id}/{file}"));
     let result = async {
         let (org, wanted, name) = (principal.organisation.clone(), id.clone(), file.clone());
-        let content = store_read(&state, "the export's file", move |db| {
+        let content = store_read(state.runtime.records(), "the export's file", move |db| {
             exports::file(db, &org, &wanted, &name)
         })
         .await?

@@ -190,12 +190,16 @@ async fn search_patients(
         };
         act.patient = only.clone();
         let org = principal.organisation.clone();
-        let found = store_read(&state, "the registered patients", move |db| {
-            Ok(match only {
-                Some(nhs) => patients::lookup(db, &org, &nhs)?.into_iter().collect(),
-                None => patients::registered(db, &org, MAX_FOUND)?,
-            })
-        })
+        let found = store_read(
+            state.runtime.records(),
+            "the registered patients",
+            move |db| {
+                Ok(match only {
+                    Some(nhs) => patients::lookup(db, &org, &nhs)?.into_iter().collect(),
+                    None => patients::registered(db, &org, MAX_FOUND)?,
+                })
+            },
+        )
         .await?;
         Ok(fhir_json(fhir::searchset(
             &state.config.fhir_base(),
@@ -216,7 +220,7 @@ async fn read_patient(
     act.patient = Some(id.clone());
     let result = async {
         let (org, nhs) = (principal.organisation.clone(), id.clone());
-        let found = store_read(&state, "the patient", move |db| {
+        let found = store_read(state.runtime.records(), "the patient", move |db| {
             patients::lookup(db, &org, &nhs)
         })
         .await?
@@ -237,7 +241,7 @@ async fn search_practitioners(
         .await?;
     let result = async {
         let org = principal.organisation.clone();
-        let found = store_read(&state, "the practitioners", move |db| {
+        let found = store_read(state.runtime.records(), "the practitioners", move |db| {
             scheduling_records::practitioners(db, &org, None, MAX_FOUND)
         })
         .await?;
@@ -259,7 +263,7 @@ async fn read_practitioner(
     act.resource = Some(format!("Practitioner/{id}"));
     let result = async {
         let (org, wanted) = (principal.organisation.clone(), id.clone());
-        let found = store_read(&state, "the practitioner", move |db| {
+        let found = store_read(state.runtime.records(), "the practitioner", move |db| {
             scheduling_records::practitioners(db, &org, Some(&wanted), 1)
         })
         .await?;
@@ -279,7 +283,7 @@ async fn search_schedules(
     let act = state.act(&principal, "schedule.search", READERS).await?;
     let result = async {
         let org = principal.organisation.clone();
-        let found = store_read(&state, "the schedules", move |db| {
+        let found = store_read(state.runtime.records(), "the schedules", move |db| {
             scheduling_records::schedules(db, &org)
         })
         .await?;
@@ -301,7 +305,7 @@ async fn read_schedule(
     act.resource = Some(format!("Schedule/{id}"));
     let result = async {
         let org = principal.organisation.clone();
-        let found = store_read(&state, "the schedules", move |db| {
+        let found = store_read(state.runtime.records(), "the schedules", move |db| {
             scheduling_records::schedules(db, &org)
         })
         .await?;
@@ -324,7 +328,7 @@ async fn read_slot(
     act.resource = Some(format!("Slot/{id}"));
     let result = async {
         let (org, wanted) = (principal.organisation.clone(), id.clone());
-        let slot = store_read(&state, "the slot", move |db| {
+        let slot = store_read(state.runtime.records(), "the slot", move |db| {
             scheduling_records::slot(db, &org, &wanted)
         })
         .await?
