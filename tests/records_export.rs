@@ -61,6 +61,15 @@ fn change_records(s: &Server) {
     assert_eq!(status, StatusCode::CREATED, "{issued}");
 }
 
+/// A manifest entry's file name: the last segment of its URL.
+fn file_name(entry: &Value) -> String {
+    entry["url"]
+        .as_str()
+        .and_then(|u| u.rsplit('/').next())
+        .expect("a file URL")
+        .to_string()
+}
+
 /// Each NDJSON file of a downloaded export, parsed, by resource type.
 fn resources(dir: &Path) -> BTreeMap<String, Vec<Value>> {
     let manifest: Value = serde_json::from_str(
@@ -70,12 +79,12 @@ fn resources(dir: &Path) -> BTreeMap<String, Vec<Value>> {
     let mut out = BTreeMap::new();
     for entry in manifest["output"].as_array().cloned().unwrap_or_default() {
         let kind = entry["type"].as_str().expect("type").to_string();
-        let text = std::fs::read_to_string(dir.join(format!("{kind}.ndjson"))).expect("file");
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("a JSON line"))
-            .collect();
-        out.insert(kind, lines);
+        let text = std::fs::read_to_string(dir.join(file_name(&entry))).expect("file");
+        let lines: &mut Vec<Value> = out.entry(kind).or_default();
+        lines.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line")),
+        );
     }
     out
 }
@@ -113,7 +122,7 @@ fn an_organisation_exports_its_whole_record_set_as_the_api_serves_it() {
     };
     let (valid, said) = validate(&out);
     assert!(valid, "{said}");
-    assert!(said.contains("checked Appointment.ndjson"), "{said}");
+    assert!(said.contains("checked Appointment-1.ndjson"), "{said}");
 
     // Every type, each resource as the API serves it.
     let exported = resources(&out);
@@ -157,9 +166,10 @@ fn an_organisation_exports_its_whole_record_set_as_the_api_serves_it() {
 
     // The history beside the records: deployments and the audit trail,
     // which records the changes made above.
-    let deployments = std::fs::read_to_string(out.join("deployments.ndjson")).expect("deployments");
+    let deployments =
+        std::fs::read_to_string(out.join("deployments-1.ndjson")).expect("deployments");
     assert!(deployments.lines().count() >= 2, "{deployments}");
-    let trail = std::fs::read_to_string(out.join("audit-trail.ndjson")).expect("audit trail");
+    let trail = std::fs::read_to_string(out.join("audit-trail-1.ndjson")).expect("audit trail");
     assert!(
         trail.contains("appointment.cancel") || trail.contains("appointment.update"),
         "{trail}"
@@ -197,13 +207,13 @@ fn an_organisation_exports_its_whole_record_set_as_the_api_serves_it() {
     };
     let (ok, said) = verify(&out);
     assert!(ok, "{said}");
-    let file = out.join("Appointment.ndjson");
+    let file = out.join("Appointment-1.ndjson");
     let original = std::fs::read_to_string(&file).expect("file");
     std::fs::write(&file, original.replacen("booked", "noshow", 1)).expect("tamper");
     let (ok, said) = verify(&out);
     assert!(!ok, "a changed file is found");
     assert!(
-        said.contains("Appointment.ndjson") && said.contains("SHA-256"),
+        said.contains("Appointment-1.ndjson") && said.contains("SHA-256"),
         "{said}"
     );
     // The validator refuses what is not FHIR R4.
@@ -213,11 +223,11 @@ fn an_organisation_exports_its_whole_record_set_as_the_api_serves_it() {
     )
     .expect("tamper");
     let (valid, said) = validate(&out);
-    assert!(!valid && said.contains("Appointment.ndjson"), "{said}");
+    assert!(!valid && said.contains("Appointment-1.ndjson"), "{said}");
     std::fs::write(&file, &original).expect("restore");
-    std::fs::remove_file(out.join("audit-trail.ndjson")).expect("remove");
+    std::fs::remove_file(out.join("audit-trail-1.ndjson")).expect("remove");
     let (ok, said) = verify(&out);
-    assert!(!ok && said.contains("audit-trail.ndjson"), "{said}");
+    assert!(!ok && said.contains("audit-trail-1.ndjson"), "{said}");
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -401,7 +411,7 @@ fn resource_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .unwrap_or_default()
         .iter()
         .map(|entry| {
-            let name = format!("{}.ndjson", entry["type"].as_str().expect("type"));
+            let name = file_name(entry);
             let bytes = std::fs::read(dir.join(&name)).expect("file");
             (name, bytes)
         })
@@ -519,7 +529,7 @@ fn an_export_imports_into_a_fresh_host_which_serves_and_exports_the_same_records
     // another organisation: refused with a report, nothing written.
     let other_admin = b.token("admin", "Y90002", None);
     let appointments =
-        std::fs::read_to_string(from_a.join("Appointment.ndjson")).expect("appointments");
+        std::fs::read_to_string(from_a.join("Appointment-1.ndjson")).expect("appointments");
     let answer = b
         .request(reqwest::Method::POST, "/admin/import", Some(&other_admin))
         .header("Content-Type", "application/fhir+ndjson")

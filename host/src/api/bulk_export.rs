@@ -379,7 +379,7 @@ fn export(
         if !exports::set_progress(&progress_db, &job.id, &progress, now_ms())? {
             return Ok(false);
         }
-        files.push(record_set::resources(
+        files.extend(record_set::resources(
             &snapshot,
             &job.org,
             kind,
@@ -391,14 +391,14 @@ fn export(
         if !exports::set_progress(&progress_db, &job.id, &progress, now_ms())? {
             return Ok(false);
         }
-        files.push(record_set::deployments(&snapshot, &job.org)?);
-        files.push(record_set::audit_trail(&snapshot, &job.org)?);
+        files.extend(record_set::deployments(&snapshot, &job.org)?);
+        files.extend(record_set::audit_trail(&snapshot, &job.org)?);
     }
     snapshot.commit()?;
     drop(reader);
     let mut output = Vec::new();
     let mut history = Vec::new();
-    for file in files.iter().filter(|f| f.count > 0 || !f.is_resources()) {
+    for file in &files {
         exports::add_file(&progress_db, &job.id, &file.name, &file.content)?;
         let entry = record_set::manifest_entry(file, &format!("{files_base}/{}", file.name));
         if file.is_resources() {
@@ -528,10 +528,7 @@ async fn download(
                 format!("export '{id}' has no file '{file}' (or is not complete): the manifest lists its files"),
             )
         })?;
-        let media = if record_set::RESOURCE_TYPES
-            .iter()
-            .any(|t| file == record_set::file_name(t))
-        {
+        let media = if record_set::holds_resources(&file) {
             FHIR_NDJSON
         } else {
             NDJSON

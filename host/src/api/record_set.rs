@@ -61,7 +61,7 @@ pub const NDJSON: &str = "application/x-ndjson";
 pub struct ExportFile {
     /// A resource type, or [`DEPLOYMENTS`] or [`AUDIT_TRAIL`].
     pub kind: String,
-    /// Its file name: `<kind>.ndjson`.
+    /// Its file name: `<kind>-<n>.ndjson`.
     pub name: String,
     /// How many lines (resources or entries) it holds.
     pub count: u64,
@@ -71,23 +71,41 @@ pub struct ExportFile {
     pub content: Vec<u8>,
 }
 
+/// The most lines in one file: a type with more is split over several
+/// files (`Appointment-1.ndjson`, `Appointment-2.ndjson`, …), as Bulk Data
+/// allows, so that storing any one file holds the store's write lock only
+/// briefly.
+pub const LINES_PER_FILE: usize = 10_000;
+
 impl ExportFile {
-    /// A file of these JSON values, one per line.
-    pub fn of(kind: &str, values: impl IntoIterator<Item = Value>) -> ExportFile {
+    /// The files of these JSON values, one per line, [`LINES_PER_FILE`] at
+    /// most per file, numbered from 1; none if there are no values.
+    pub fn of(kind: &str, values: impl IntoIterator<Item = Value>) -> Vec<ExportFile> {
+        let mut files = Vec::new();
         let mut content = Vec::new();
         let mut count = 0;
+        let mut finish = |content: &mut Vec<u8>, count: &mut u64| {
+            let bytes = std::mem::take(content);
+            files.push(ExportFile {
+                kind: kind.to_string(),
+                name: format!("{kind}-{}.ndjson", files.len() + 1),
+                count: std::mem::take(count),
+                sha256: sha256_hex(&bytes),
+                content: bytes,
+            });
+        };
         for value in values {
             content.extend_from_slice(value.to_string().as_bytes());
             content.push(b'\n');
             count += 1;
+            if count as usize == LINES_PER_FILE {
+                finish(&mut content, &mut count);
+            }
         }
-        ExportFile {
-            kind: kind.to_string(),
-            name: file_name(kind),
-            count,
-            sha256: sha256_hex(&content),
-            content,
+        if count > 0 {
+            finish(&mut content, &mut count);
         }
+        files
     }
 
     /// Whether it holds FHIR resources (rather than history).
@@ -96,9 +114,14 @@ impl ExportFile {
     }
 }
 
-/// The file name for a kind of file.
-pub fn file_name(kind: &str) -> String {
-    format!("{kind}.ndjson")
+/// Whether a file name is one of a resource type's files.
+pub fn holds_resources(name: &str) -> bool {
+    RESOURCE_TYPES.iter().any(|kind| {
+        name.strip_prefix(kind)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|rest| rest.strip_suffix(".ndjson"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// The SHA-256 of some bytes, hex.
@@ -106,16 +129,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// An organisation's resources of one type, as FHIR: those changed at or
-/// after `since` where the records say when they changed (Appointment and
-/// MedicationRequest by their last update, AllergyIntolerance by when it
-/// was recorded); every one of the types that carry no such time.
+/// An organisation's resources of one type, as FHIR files: those changed
+/// at or after `since` where the records say when they changed
+/// (Appointment and MedicationRequest by their last update,
+/// AllergyIntolerance by when it was recorded); every one of the types
+/// that carry no such time.
 pub fn resources(
     db: &Connection,
     org: &str,
     kind: &str,
     since: Option<i64>,
-) -> anyhow::Result<ExportFile> {
+) -> anyhow::Result<Vec<ExportFile>> {
     let values: Vec<Value> = match kind {
         "Patient" => patients::registered(db, org, usize::MAX)?
             .iter()
@@ -151,7 +175,7 @@ pub fn resources(
 }
 
 /// Every deployment to an organisation's slots, oldest first.
-pub fn deployments(db: &Connection, org: &str) -> anyhow::Result<ExportFile> {
+pub fn deployments(db: &Connection, org: &str) -> anyhow::Result<Vec<ExportFile>> {
     let history = registry::organisation_history(db, org)?;
     Ok(ExportFile::of(
         DEPLOYMENTS,
@@ -161,7 +185,7 @@ pub fn deployments(db: &Connection, org: &str) -> anyhow::Result<ExportFile> {
 
 /// An organisation's whole audit trail, in chain order, read a page at a
 /// time.
-pub fn audit_trail(db: &Connection, org: &str) -> anyhow::Result<ExportFile> {
+pub fn audit_trail(db: &Connection, org: &str) -> anyhow::Result<Vec<ExportFile>> {
     let mut entries = Vec::new();
     let mut after = 0;
     loop {
@@ -224,6 +248,7 @@ pub fn verify_dir(dir: &Path) -> anyhow::Result<Verification> {
             .flatten(),
     );
     let mut found = Verification::default();
+    let mut seen = Seen::default();
     if manifest["transactionTime"].as_str().is_none() || manifest["output"].as_array().is_none() {
         found.problems.push(
             "the manifest has no transactionTime or no output: is this an export's manifest.json?"
@@ -259,7 +284,7 @@ pub fn verify_dir(dir: &Path) -> anyhow::Result<Verification> {
             ));
         }
         let problems_before = found.problems.len();
-        let count = check_lines(name, kind, &content, &mut found.problems);
+        let count = check_lines(name, kind, &content, &mut seen, &mut found.problems);
         let expected_count = entry["count"].as_u64().unwrap_or(u64::MAX);
         if count != expected_count {
             found.problems.push(format!(
@@ -274,25 +299,49 @@ pub fn verify_dir(dir: &Path) -> anyhow::Result<Verification> {
 }
 
 /// The resource files of a downloaded export, as one NDJSON stream in load
-/// order (a resource after those it references), for an import.
+/// order (a resource after those it references), for an import: the files
+/// its manifest lists, each type's in the manifest's order.
 pub fn resources_in_load_order(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let manifest_path = dir.join("manifest.json");
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(&manifest_path)
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?,
+    )
+    .with_context(|| format!("{} is not JSON", manifest_path.display()))?;
     let mut all = Vec::new();
     for kind in RESOURCE_TYPES {
-        let path = dir.join(file_name(kind));
-        match std::fs::read(&path) {
-            Ok(content) => all.extend_from_slice(&content),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        for entry in manifest["output"].as_array().into_iter().flatten() {
+            if entry["type"] != *kind {
+                continue;
+            }
+            let url = entry["url"].as_str().unwrap_or_default();
+            let path = dir.join(url.rsplit('/').next().unwrap_or_default());
+            let content =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            all.extend_from_slice(&content);
         }
     }
     Ok(all)
 }
 
 /// Checks one file's lines; returns how many there are.
-fn check_lines(name: &str, kind: &str, content: &[u8], problems: &mut Vec<String>) -> u64 {
+/// What the files checked so far held: the resources' ids, and the audit
+/// trail's last hash, so a type split over several files is checked whole.
+#[derive(Default)]
+struct Seen {
+    ids: std::collections::HashSet<(String, String)>,
+    previous_hash: Option<String>,
+}
+
+fn check_lines(
+    name: &str,
+    kind: &str,
+    content: &[u8],
+    seen: &mut Seen,
+    problems: &mut Vec<String>,
+) -> u64 {
     let mut count = 0;
-    let mut ids = std::collections::HashSet::new();
-    let mut previous_hash: Option<String> = None;
+    let Seen { ids, previous_hash } = seen;
     let text = String::from_utf8_lossy(content);
     for (n, line) in text.lines().enumerate() {
         count += 1;
@@ -312,7 +361,7 @@ fn check_lines(name: &str, kind: &str, content: &[u8], problems: &mut Vec<String
                 ));
             }
             match value["id"].as_str() {
-                Some(id) if !ids.insert(id.to_string()) => {
+                Some(id) if !ids.insert((kind.to_string(), id.to_string())) => {
                     problems.push(format!("{at}: {kind}/{id} appears twice"));
                 }
                 Some(_) => {}
@@ -320,15 +369,103 @@ fn check_lines(name: &str, kind: &str, content: &[u8], problems: &mut Vec<String
             }
         } else if kind == AUDIT_TRAIL {
             let prev = value["prev_hash"].as_str().map(str::to_string);
-            if let (Some(expected), Some(prev)) = (&previous_hash, &prev)
+            if let (Some(expected), Some(prev)) = (&*previous_hash, &prev)
                 && expected != prev
             {
                 problems.push(format!(
                     "{at}: the entry's prev_hash does not match the entry before's hash: the chain is broken here"
                 ));
             }
-            previous_hash = value["hash"].as_str().map(str::to_string);
+            *previous_hash = value["hash"].as_str().map(str::to_string);
         }
     }
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes files and their manifest into a fresh directory.
+    fn downloaded(files: &[ExportFile]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("export-{}", crate::store::records::new_id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (output, history): (Vec<_>, Vec<_>) = files.iter().partition(|f| f.is_resources());
+        let entries = |files: Vec<&ExportFile>| -> Vec<Value> {
+            files
+                .into_iter()
+                .map(|f| manifest_entry(f, &format!("http://host/fhir/bulk/x/{}", f.name)))
+                .collect()
+        };
+        for file in files {
+            std::fs::write(dir.join(&file.name), &file.content).expect("file");
+        }
+        let manifest = json!({
+            "transactionTime": "2026-12-01T00:00:00Z",
+            "output": entries(output),
+            "extension": {"history": entries(history)},
+        });
+        std::fs::write(dir.join("manifest.json"), manifest.to_string()).expect("manifest");
+        dir
+    }
+
+    #[test]
+    fn a_large_type_is_split_into_numbered_files_each_checked_whole() {
+        let slots = (0..LINES_PER_FILE * 2 + 5)
+            .map(|n| json!({"resourceType": "Slot", "id": format!("s{n}")}));
+        let files = ExportFile::of("Slot", slots);
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["Slot-1.ndjson", "Slot-2.ndjson", "Slot-3.ndjson"]);
+        let counts: Vec<u64> = files.iter().map(|f| f.count).collect();
+        assert_eq!(counts, [10_000, 10_000, 5]);
+        assert!(ExportFile::of("Slot", Vec::new()).is_empty());
+        assert!(holds_resources("Slot-3.ndjson") && !holds_resources("audit-trail-1.ndjson"));
+
+        let dir = downloaded(&files);
+        let found = verify_dir(&dir).expect("verify");
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+        assert_eq!(found.files.len(), 3);
+        // The same id in two files of one type is found.
+        let again = ExportFile::of(
+            "Slot",
+            (0..LINES_PER_FILE + 1).map(|n| {
+                json!({"resourceType": "Slot", "id": if n == LINES_PER_FILE { "s0".to_string() } else { format!("s{n}") }})
+            }),
+        );
+        let dir2 = downloaded(&again);
+        let found = verify_dir(&dir2).expect("verify");
+        assert!(
+            found
+                .problems
+                .iter()
+                .any(|p| p.contains("Slot/s0 appears twice")),
+            "{:?}",
+            found.problems
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(dir2);
+    }
+
+    #[test]
+    fn the_audit_trail_chain_is_checked_across_its_files() {
+        let entry = |seq: usize, prev: String| json!({"seq": seq, "prev_hash": prev, "hash": format!("h{seq}")});
+        let linked: Vec<Value> = (1..=LINES_PER_FILE + 2)
+            .map(|seq| entry(seq, format!("h{}", seq - 1)))
+            .collect();
+        let dir = downloaded(&ExportFile::of(AUDIT_TRAIL, linked.clone()));
+        let found = verify_dir(&dir).expect("verify");
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+        // An entry missing where the files meet breaks the chain.
+        let mut broken = linked;
+        broken.remove(LINES_PER_FILE);
+        let dir2 = downloaded(&ExportFile::of(AUDIT_TRAIL, broken));
+        let found = verify_dir(&dir2).expect("verify");
+        assert!(
+            found.problems.iter().any(|p| p.contains("audit-trail-2.ndjson line 1") && p.contains("chain is broken")),
+            "{:?}",
+            found.problems
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(dir2);
+    }
 }
