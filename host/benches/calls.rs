@@ -6,6 +6,9 @@
 //!   store query and filter run natively.
 //! - `prescribing-check`: Northwind's check of an interacting draft, against
 //!   the same store reads and knowledge base run natively.
+//! - `prescribing-check-by-language`: the same check through the host by
+//!   Northwind's module (Rust) and Heron's (Python, built from source by
+//!   `sdk/python/build`), each on an organisation seeded alike.
 //!
 //! Run with `cargo bench -p patchbay --bench calls`; figures and the machine
 //! are in `docs/benchmarks.md`.
@@ -215,6 +218,49 @@ fn benches(c: &mut Criterion) {
         })
     });
     check.finish();
+
+    // The same call by a module in another language.
+    const HERON_ORG: &str = "Y90005";
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let heron_wasm = root.join("target/python-modules/heron_prescribing.wasm");
+    let built = std::process::Command::new(root.join("sdk/python/build"))
+        .arg(root.join("modules/heron-prescribing"))
+        .arg(&heron_wasm)
+        .status()
+        .expect("sdk/python/build");
+    assert!(built.success(), "building Heron's module failed");
+    let heron_bytes = std::fs::read(&heron_wasm).expect("Heron's module");
+    demo::seed_organisation(runtime.records(), HERON_ORG, "Heron bench practice", now)
+        .expect("seed");
+    let module = runtime
+        .compile("heron/prescribing@1.0.0".parse().expect("id"), &heron_bytes)
+        .expect("compile");
+    let deployment = runtime
+        .prepare(module, Limits::default(), Grants::default())
+        .expect("link");
+    runtime
+        .slots()
+        .deploy(HERON_ORG, deployment)
+        .expect("deploy");
+    println!(
+        "component sizes: Northwind (Rust) {} bytes, Heron (Python) {} bytes",
+        NORTHWIND_PRESCRIBING.bytes.len(),
+        heron_bytes.len()
+    );
+    let mut by_language = c.benchmark_group("prescribing-check-by-language");
+    by_language.bench_function("rust", |b| {
+        b.iter(|| {
+            let api = runtime.ordering(ctx(ORG, now)).expect("module");
+            black_box(api.check(&draft).expect("check"))
+        })
+    });
+    by_language.bench_function("python", |b| {
+        b.iter(|| {
+            let api = runtime.ordering(ctx(HERON_ORG, now)).expect("module");
+            black_box(api.check(&draft).expect("check"))
+        })
+    });
+    by_language.finish();
 }
 
 criterion_group!(calls, benches);
