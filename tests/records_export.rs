@@ -364,6 +364,39 @@ fn the_bulk_data_protocol_and_its_refusals() {
     let allergy: Value = serde_json::from_str(text.trim()).expect("one resource");
     assert_eq!(allergy["resourceType"], "AllergyIntolerance");
 
+    // _since: the types that record when they changed are filtered; the
+    // others come whole.
+    let types_since = |since: &str| -> Vec<String> {
+        let dir = Server::new_dir();
+        let done = patchbay::api::bulk_client::run(
+            &s.base,
+            &admin,
+            &format!("/fhir/$export?_since={since}"),
+            &dir,
+        )
+        .expect("an export");
+        let _ = std::fs::remove_dir_all(&dir);
+        done.manifest["output"]
+            .as_array()
+            .map(|o| {
+                o.iter()
+                    .filter_map(|e| e["type"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        types_since("2100-01-01T00:00:00Z"),
+        ["Patient", "Practitioner", "Schedule", "Slot"]
+    );
+    let since_2000 = types_since("2000-01-01T00:00:00Z");
+    for kind in ["Patient", "MedicationRequest", "AllergyIntolerance"] {
+        assert!(
+            since_2000.iter().any(|t| t == kind),
+            "{kind} in {since_2000:?}"
+        );
+    }
+
     // Another organisation's admin cannot see it.
     let (status, _) = body(s.get(&path, &other_admin));
     assert_eq!(status, StatusCode::NOT_FOUND);

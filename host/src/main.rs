@@ -144,6 +144,28 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Write a new module's skeleton into DIR: it builds and passes its
+    /// standard's conformance suite as it stands (doing the least the
+    /// standard allows); its comments say where your policy goes.
+    New {
+        /// The standard: scheduling or prescribing.
+        #[arg(long)]
+        standard: String,
+        /// The language.
+        #[arg(long, value_enum)]
+        lang: patchbay::lifecycle::scaffold::Language,
+        /// The supplier's name (lowercase letters, digits, -).
+        #[arg(long, default_value = "acme")]
+        supplier: String,
+        /// The module's name (default: the standard's).
+        #[arg(long)]
+        name: Option<String>,
+        /// The SDK directory (default: the one beside this build's source).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+        /// Where to write it: a new or empty directory.
+        dir: PathBuf,
+    },
     /// Add a signed package to a running server's module registry.
     Upload {
         /// The package (.carepkg).
@@ -684,6 +706,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .send();
             }
             Ok(code)
+        }
+        Command::New {
+            standard,
+            lang,
+            supplier,
+            name,
+            sdk,
+            dir,
+        } => {
+            let sdk = match sdk {
+                Some(sdk) => sdk,
+                None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk"),
+            };
+            let sdk = sdk.canonicalize().with_context(|| {
+                format!(
+                    "there is no SDK at {}: give its directory with --sdk",
+                    sdk.display()
+                )
+            })?;
+            let module = patchbay::lifecycle::scaffold::NewModule {
+                standard: &standard,
+                language: lang,
+                supplier: &supplier,
+                name: name.as_deref().unwrap_or(&standard),
+                sdk: &sdk,
+            };
+            for file in patchbay::lifecycle::scaffold::write(&module, &dir)? {
+                println!("wrote {}", file.display());
+            }
+            println!(
+                "next: see the comment at the top of the module's source for how to build and check it"
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Import { dir, server } => {
             if verify_export(&dir)? != ExitCode::SUCCESS {

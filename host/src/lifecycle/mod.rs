@@ -1,4 +1,5 @@
-//! The lifecycle: how modules come to serve, and stop serving. It admits
+//! The lifecycle: how modules come to serve, and stop serving. It starts
+//! them ([`scaffold`]: a new module's skeleton), admits
 //! modules ([`package`], [`registry`], [`inspect`]), proves them
 //! ([`conformance`], [`readiness`]), changes what a slot serves ([`rollout`]:
 //! deploy, roll back, canary, shadow, promote, abort), brings every slot back
@@ -15,5 +16,6 @@ pub mod readiness;
 pub mod registry;
 pub mod replication;
 pub mod rollout;
+pub mod scaffold;
 pub mod startup;
 pub mod supervisor;
