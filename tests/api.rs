@@ -9,7 +9,7 @@ mod support;
 use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::server::{Server, medication_request};
+use support::server::{Server, body, medication_request};
 
 use patchbay::api::identity::{DevKey, Role, dev_claims};
 use patchbay::store::demo::{OTHER_PATIENT, PATIENTS};
@@ -18,15 +18,6 @@ const ORG: &str = "Y90001";
 const OTHER_ORG: &str = "Y90002";
 const FAULTY_ORG: &str = "Y90003";
 const NHS: &str = "https://fhir.nhs.uk/Id/nhs-number";
-
-fn body(r: reqwest::blocking::Response) -> (StatusCode, Value) {
-    let status = r.status();
-    let text = r.text().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 fn issue_text(v: &Value) -> String {
     v["issue"][0]["diagnostics"]

@@ -8,9 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
+use support::server::{build_python_module, conformance, root};
 
 /// Runs `patchbay new` into a fresh directory; returns it.
 fn new_module(standard: &str, lang: &str) -> PathBuf {
@@ -63,14 +61,8 @@ fn build_rust(dir: &Path, wasm: &str) -> PathBuf {
 
 /// Runs the conformance suite; asserts every check passes.
 fn passes_conformance(wasm: &Path, id: &str) {
-    let out = Command::new(support::server::binary())
-        .arg("conformance")
-        .arg(wasm)
-        .args(["--id", id])
-        .output()
-        .expect("patchbay conformance");
-    let said = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{said}");
+    let (passed, said) = conformance(wasm, id);
+    assert!(passed, "{said}");
     assert!(said.contains(" 0 failed"), "{said}");
 }
 
@@ -96,16 +88,7 @@ fn a_rust_prescribing_skeleton_builds_and_passes_conformance() {
 fn a_python_prescribing_skeleton_builds_and_passes_conformance() {
     let dir = new_module("prescribing", "python");
     let wasm = dir.join("prescribing.wasm");
-    let built = Command::new(root().join("sdk/python/build"))
-        .arg(&dir)
-        .arg(&wasm)
-        .output()
-        .expect("sdk/python/build");
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    build_python_module(&dir, &wasm);
     passes_conformance(&wasm, "acme/prescribing@0.1.0");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,11 +9,12 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::server::{Server, cli, medication_request};
+use support::server::{
+    Server, body, build_python_module, cli, conformance, medication_request, root,
+};
 
 use patchbay::lifecycle::package::{Package, SupplierKey};
 use patchbay::store::demo::PATIENTS;
@@ -23,41 +24,15 @@ const HERON: &str = "heron/prescribing@1.0.0";
 
 /// Builds Heron's module from source (skipped when it is up to date).
 fn heron() -> PathBuf {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let out = root.join("target/python-modules/heron_prescribing.wasm");
-    let built = Command::new(root.join("sdk/python/build"))
-        .arg(root.join("modules/heron-prescribing"))
-        .arg(&out)
-        .output()
-        .expect("sdk/python/build");
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let out = root().join("target/python-modules/heron_prescribing.wasm");
+    build_python_module(&root().join("modules/heron-prescribing"), &out);
     out
-}
-
-fn body(r: reqwest::blocking::Response) -> (StatusCode, Value) {
-    let status = r.status();
-    let text = r.text().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 #[test]
 fn the_python_module_passes_the_conformance_suite_unchanged() {
-    let wasm = heron();
-    let out = Command::new(support::server::binary())
-        .args(["conformance"])
-        .arg(&wasm)
-        .args(["--id", HERON])
-        .output()
-        .expect("patchbay conformance");
-    let said = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{said}");
+    let (passed, said) = conformance(&heron(), HERON);
+    assert!(passed, "{said}");
     assert!(said.contains("8 passed, 0 failed"), "{said}");
 }
 
@@ -70,11 +45,8 @@ fn the_python_module_is_shadowed_swapped_in_and_swapped_out_with_every_record_re
         key.public_key()
     ));
     let dir = s.data_dir.parent().expect("dir").to_path_buf();
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../modules/heron-prescribing/manifest.toml"
-    ))
-    .expect("manifest");
+    let manifest = std::fs::read_to_string(root().join("modules/heron-prescribing/manifest.toml"))
+        .expect("manifest");
     let package = Package::build(&manifest, &std::fs::read(&wasm).expect("wasm"), Some(&key))
         .expect("a signed package");
     let path = dir.join("heron.carepkg");

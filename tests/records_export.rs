@@ -13,20 +13,11 @@ use std::path::Path;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::server::{Server, book, cli, medication_request};
+use support::server::{Server, body, book, cli, medication_request};
 
 use patchbay::store::demo::PATIENTS;
 
 const ORG: &str = "Y90001";
-
-fn body(r: reqwest::blocking::Response) -> (StatusCode, Value) {
-    let status = r.status();
-    let text = r.text().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 /// Books, amends, cancels and prescribes through the API.
 fn change_records(s: &Server) {

@@ -310,7 +310,7 @@ impl ServerArgs {
                 "application/json",
                 body.to_string().into_bytes(),
             ),
-            None => self.send_request(self.request(method, path)),
+            None => self.send_request(self.request(method, path)?),
         }
     }
 
@@ -324,23 +324,26 @@ impl ServerArgs {
         body: Vec<u8>,
     ) -> anyhow::Result<ExitCode> {
         self.send_request(
-            self.request(method, path)
+            self.request(method, path)?
                 .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body),
         )
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> anyhow::Result<reqwest::blocking::RequestBuilder> {
         let client = reqwest::blocking::Client::builder()
             .timeout(std::time::Duration::from_secs(600))
-            .build()
-            .unwrap_or_default();
-        client
+            .build()?;
+        Ok(client
             .request(
                 method,
                 format!("{}{path}", self.server.trim_end_matches('/')),
             )
-            .bearer_auth(&self.token)
+            .bearer_auth(&self.token))
     }
 
     fn send_request(&self, request: reqwest::blocking::RequestBuilder) -> anyhow::Result<ExitCode> {

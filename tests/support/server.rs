@@ -535,3 +535,47 @@ pub fn with_bramble_serving(extra: &str, organisations: &str) -> Server {
     assert!(ok, "{text}");
     s
 }
+
+/// An answer's status and body: JSON, or the text as a JSON string.
+pub fn body(r: Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let text = r.text().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Builds a Python module from source with `sdk/python/build` (skipped when
+/// up to date); panics with the build's errors if it fails.
+pub fn build_python_module(dir: &Path, out: &Path) {
+    let built = Command::new(root().join("sdk/python/build"))
+        .arg(dir)
+        .arg(out)
+        .output()
+        .expect("sdk/python/build");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
+/// Runs `patchbay conformance` on a component; (passed, what it printed).
+pub fn conformance(wasm: &Path, id: &str) -> (bool, String) {
+    let out = Command::new(binary())
+        .arg("conformance")
+        .arg(wasm)
+        .args(["--id", id])
+        .output()
+        .expect("patchbay conformance");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}

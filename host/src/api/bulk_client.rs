@@ -1,5 +1,6 @@
 //! The client side of a bulk export, as `patchbay export run` does it: kick
-//! off, poll the status URL as `Retry-After` says, then download the
+//! off, poll the status URL (at a quarter of the `Retry-After` it gives,
+//! so a short export is not waited on for long), then download the
 //! manifest and every file it lists into a directory, ready for
 //! `patchbay export verify` and `patchbay import`.
 

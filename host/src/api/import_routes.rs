@@ -17,10 +17,11 @@ use crate::api::blocking::blocking;
 use crate::api::error::ApiError;
 use crate::api::identity::{Principal, Role};
 use crate::api::record_import::{self, ImportError};
-use crate::api::record_set::{FHIR_NDJSON, sha256_hex};
+use crate::api::record_set::FHIR_NDJSON;
 use crate::api::route_spec::{Answer, RequestBody, RouteSpec};
 use crate::api::state::AppState;
 use crate::runtime::bindings::IssueCode;
+use crate::runtime::module::sha256_hex;
 
 /// The largest import, in bytes: an organisation of about a million
 /// resources.

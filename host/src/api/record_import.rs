@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::api::fhir::{DELIVERY_CHANNEL_EXTENSION, OVERRIDE_REASON_EXTENSION, parse_instant};
 use crate::api::record_set::RESOURCE_TYPES;
 use crate::runtime::codes::Code;
+use crate::runtime::interfaces::{patients, scheduling_records};
 use crate::runtime::prescribing::{Criticality, RequestIntent, RequestStatus};
 use crate::runtime::scheduling::{AppointmentStatus, DeliveryChannel, SlotStatus};
 use crate::store::database::{Connection, DbError};
@@ -384,20 +385,17 @@ fn insert_sql(kind: &str) -> Option<&'static str> {
 }
 
 /// Whether the organisation already holds a resource (for references an
-/// import makes to what is there).
+/// import makes to what is there), read as the API reads it.
 fn held(db: &Connection, org: &str, kind: &str, id: &str) -> Result<bool, DbError> {
-    let sql = match kind {
-        "Patient" => "SELECT 1 FROM patients WHERE org = ?1 AND nhs_number = ?2",
-        "Schedule" => "SELECT 1 FROM schedules WHERE org = ?1 AND id = ?2",
-        "Slot" => "SELECT 1 FROM slots WHERE org = ?1 AND id = ?2",
-        "Practitioner" => {
-            "SELECT 1 FROM schedules WHERE org = ?1 AND actor_kind = 'Practitioner' AND actor_id = ?2 \
-             UNION ALL SELECT 1 FROM medication_requests WHERE org = ?1 AND requester_kind = 'Practitioner' \
-             AND requester_id = ?2"
-        }
-        _ => return Ok(false),
-    };
-    Ok(db.query_opt(sql, &[&org, &id])?.is_some())
+    Ok(match kind {
+        "Patient" => patients::lookup(db, org, id)?.is_some(),
+        "Schedule" => scheduling_records::schedules(db, org)?
+            .iter()
+            .any(|s| s.id == id),
+        "Slot" => scheduling_records::slot(db, org, id)?.is_some(),
+        "Practitioner" => !scheduling_records::practitioners(db, org, Some(id), 1)?.is_empty(),
+        _ => false,
+    })
 }
 
 /// Reads an export's NDJSON (every resource file, one resource per line;

@@ -1,20 +1,20 @@
-//! An organisation's whole record set as files: one NDJSON file of FHIR R4
-//! resources per type (the same JSON the API serves, one resource per line,
-//! ordered by id, so the same records always give the same bytes), and
-//! beside them two documented JSON-lines files of its history: every
-//! deployment to its slots, and its audit trail with the hash chain. Each
-//! file carries its count and SHA-256, so a downloaded export can be
-//! checked ([`verify_dir`]).
+//! An organisation's whole record set as files: NDJSON files of FHIR R4
+//! resources, per type and at most [`LINES_PER_FILE`] each (the same JSON
+//! the API serves, one resource per line, ordered by id, so the same
+//! records always give the same bytes), and beside them documented
+//! JSON-lines files of its history: every deployment to its slots, and its
+//! audit trail with the hash chain. Each file carries its count and
+//! SHA-256, so a downloaded export can be checked ([`verify_dir`]).
 
 use std::path::Path;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 use crate::api::fhir;
 use crate::lifecycle::registry;
 use crate::runtime::interfaces::{patients, prescribing_records, scheduling_records};
+use crate::runtime::module::sha256_hex;
 use crate::store::audit;
 use crate::store::database::Connection;
 
@@ -122,11 +122,6 @@ pub fn holds_resources(name: &str) -> bool {
             .and_then(|rest| rest.strip_suffix(".ndjson"))
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     })
-}
-
-/// The SHA-256 of some bytes, hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// An organisation's resources of one type, as FHIR files: those changed
