@@ -118,7 +118,7 @@ impl Act {
     pub fn check_patient(&self, nhs_number: &str) -> Result<(), ApiError> {
         if self.role == Role::Patient && self.principal.nhs_number.as_deref() != Some(nhs_number) {
             return Err(ApiError::forbidden(
-                "a patient may see and change only their own appointments",
+                "a patient may see and change only their own records",
             ));
         }
         Ok(())

@@ -83,7 +83,7 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec {
             method: Method::GET,
             path: "/audit",
-            summary: "The audit trail: user, patient, action, after (sequence), limit",
+            summary: "The audit trail: user, patient, action, after (sequence), since and until (time), limit",
             roles: &[Role::Auditor],
             params: vec![
                 Param::text("user", "Only this user's entries"),
@@ -95,6 +95,18 @@ pub fn routes() -> Vec<RouteSpec> {
                 Param::integer(
                     "after",
                     "Only entries after this sequence number",
+                    i64::MIN,
+                    i64::MAX,
+                ),
+                Param::integer(
+                    "since",
+                    "Only entries at or after this time (milliseconds since the epoch)",
+                    i64::MIN,
+                    i64::MAX,
+                ),
+                Param::integer(
+                    "until",
+                    "Only entries before this time (milliseconds since the epoch)",
                     i64::MIN,
                     i64::MAX,
                 ),
@@ -115,6 +127,20 @@ pub fn routes() -> Vec<RouteSpec> {
                 Answer::outcome(400, "A parameter is not what it should be"),
             ],
             handler: get(audit_trail),
+        },
+        RouteSpec {
+            method: Method::GET,
+            path: "/audit/verify",
+            summary: "Checks the caller's organisation's audit chain from its first entry, and against the anchor",
+            roles: &[Role::Auditor],
+            params: vec![],
+            body: None,
+            answers: vec![Answer::json(
+                200,
+                "AuditVerdict",
+                "Intact with the number of entries, or where the chain first breaks",
+            )],
+            handler: get(audit_verify),
         },
         RouteSpec {
             method: Method::GET,
@@ -259,6 +285,33 @@ async fn audit_trail(
     act.finish(result).await
 }
 
+async fn audit_verify(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let act = state
+        .act(&principal, "audit.verify", &[Role::Auditor])
+        .await?;
+    let runtime = state.runtime.clone();
+    let org = principal.organisation.clone();
+    let verdict = blocking(move || -> anyhow::Result<audit::Verdict> {
+        let conn = runtime.records().connection()?;
+        runtime.audit().verify(&conn, Some(&org))
+    })
+    .await
+    .and_then(|r| r)
+    .map_err(|e| ApiError::host_failure("cannot verify the audit trail", &e))
+    .map(|verdict| {
+        Json(match verdict {
+            audit::Verdict::Intact { entries } => json!({"intact": true, "entries": entries}),
+            audit::Verdict::Broken { seq, reason, .. } => {
+                json!({"intact": false, "seq": seq, "reason": reason})
+            }
+        })
+    });
+    act.finish(verdict).await
+}
+
 async fn slots(
     State(state): State<AppState>,
     principal: Principal,
@@ -300,6 +353,7 @@ async fn slots(
                 "module": active.module.label.to_string(),
                 "sha256": active.module.hash,
                 "healthy": !active.health.tripped(),
+                "calls": state.runtime.metrics().module_calls(&slot.organisation, active.module.label.as_ref()),
                 "trial": slot.trial().map(|t| t.summary()),
                 "history": slot.history().iter().map(|label| label.to_string()).collect::<Vec<_>>(),
                 "replicas": replicas,

@@ -121,6 +121,12 @@ pub struct Identity {
     pub development: bool,
     /// The longest a token may live, from `iat` to `exp`, in seconds.
     pub max_token_lifetime_secs: u64,
+    /// The console's client id at the identity provider: with a JWKS, the
+    /// console signs people in with OpenID Connect (authorisation code with
+    /// PKCE, a public client) against `issuer`, found through its discovery
+    /// document, and redirects back to this host's `/`. Without it, the
+    /// console can only say where to sign in.
+    pub console_client_id: Option<String>,
 }
 
 /// The default [`Identity::max_token_lifetime_secs`]: 12 hours.
@@ -135,6 +141,7 @@ impl Default for Identity {
             hs256_secret: None,
             development: false,
             max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+            console_client_id: None,
         }
     }
 }

@@ -8,12 +8,17 @@
 //! passes through an [`act::Act`], which checks the caller's role
 //! ([`caller`]) and writes the audit entry, refusals and failures included.
 //!
+//! The console's pages ([`console`]) are served beside the API and use it
+//! like any client; in development mode its sign-in page gets a token from
+//! `dev_sign_in`.
+//!
 //! The files below only import downwards: the area files (`admin`,
-//! `allergies`, `bulk_export`, `cds`, `directory`, `import_routes`,
+//! `allergies`, `bulk_export`, `cds`, `dev_sign_in`, `directory`, `import_routes`,
 //! `lifecycle_routes`, `prescribing`, `scheduling`) use the shared pieces
 //! (`act`, `blocking`, `caller`, `error`, `record_import`, `record_set`,
 //! `route_spec`, `state`), and the
-//! router uses the area files and `openapi`, which uses `openapi_schemas`.
+//! router uses the area files, `console` and `openapi`, which uses
+//! `openapi_schemas`.
 
 pub mod act;
 mod admin;
@@ -24,6 +29,8 @@ mod bulk_export;
 pub mod caller;
 mod cds;
 pub mod config;
+mod console;
+mod dev_sign_in;
 mod directory;
 pub mod error;
 pub mod fhir;

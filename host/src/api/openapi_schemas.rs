@@ -162,6 +162,14 @@ pub fn schemas() -> Map<String, Value> {
         "functions": {"type": "object"},
         "differences": {"type": "array"},
     }});
+    let module_calls = object(
+        &["calls", "failures", "mean_ms"],
+        json!({
+            "calls": {"type": "integer", "description": "The active module's calls for this organisation since the host started"},
+            "failures": {"type": "integer", "description": "Of those, the ones that trapped, timed out, ran out of memory or met a host error"},
+            "mean_ms": {"type": "number", "description": "Their mean time, in milliseconds"},
+        }),
+    );
     let trial_summary = json!({
         "type": ["object", "null"],
         "required": ["mode", "module", "module_hash", "percent", "healthy"],
@@ -353,7 +361,9 @@ pub fn schemas() -> Map<String, Value> {
                 &["organisation", "function", "world", "module", "sha256", "healthy", "history"],
                 json!({
                     "organisation": text, "function": text, "world": text, "module": text, "sha256": text,
-                    "healthy": {"type": "boolean"}, "trial": trial_summary, "history": {"type": "array", "items": text},
+                    "healthy": {"type": "boolean"},
+                    "calls": module_calls,
+                    "trial": trial_summary, "history": {"type": "array", "items": text},
                 }),
             )},
         })),
@@ -398,7 +408,52 @@ pub fn schemas() -> Map<String, Value> {
     // what the json! macro can expand.
     map.extend(directory(&text, &concept));
     map.extend(bulk(&text));
+    map.extend(sign_in_and_audit(&text));
     map
+}
+
+/// The console's sign-in (development and OpenID Connect) and the audit
+/// chain's verdict.
+fn sign_in_and_audit(text: &Value) -> Map<String, Value> {
+    let all = json!({
+        "AuditVerdict": object(&["intact"], json!({
+            "intact": {"type": "boolean"},
+            "entries": {"type": "integer", "description": "How many entries were checked (when intact)"},
+            "seq": {"type": "integer", "description": "The first entry that does not fit (when broken)"},
+            "reason": {"type": "string", "description": "What is wrong (when broken)"},
+        })),
+        "SignInConfig": object(&["mode"], json!({
+            "mode": {"enum": ["development", "oidc", "none"]},
+            "issuer": {"type": "string", "description": "For oidc: the issuer, whose /.well-known/openid-configuration the console reads"},
+            "client_id": {"type": "string", "description": "For oidc: the console's client id"},
+            "scope": {"type": "string"},
+        })),
+        "DevUsers": object(&["users"], json!({
+            "users": {"type": "array", "items": object(&["user", "name", "role", "organisation"], json!({
+                "user": text, "name": text, "role": text, "organisation": text, "nhs_number": text,
+            }))},
+        })),
+        "DevSignIn": {
+            "type": "object",
+            "required": ["user", "role"],
+            "additionalProperties": false,
+            "properties": {
+                "user": {"type": "string", "minLength": 1, "maxLength": 64},
+                "role": {"enum": ["patient", "receptionist", "clinician", "admin", "auditor"]},
+                "name": {"type": "string"},
+                "organisation": {"type": "string", "minLength": 1, "maxLength": 16},
+                "nhs_number": {"type": "string", "pattern": "^[0-9]{10}$"},
+            },
+        },
+        "DevToken": object(&["access_token", "token_type", "expires_in", "user", "role", "organisation"], json!({
+            "access_token": text, "token_type": text, "expires_in": {"type": "integer"},
+            "user": text, "name": optional_text(), "role": text, "organisation": text, "nhs_number": optional_text(),
+        })),
+    });
+    match all {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// The directory's resources: Patient and Schedule, and their bundles.

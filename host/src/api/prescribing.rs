@@ -27,6 +27,8 @@ use crate::runtime::bindings::IssueCode;
 use crate::runtime::function_slot::RouteKey;
 
 const PRESCRIBERS: &[Role] = &[Role::Clinician];
+/// Who may read prescriptions: clinicians, and a patient their own.
+const READERS: &[Role] = &[Role::Clinician, Role::Patient];
 
 /// The prescribing routes.
 pub fn routes() -> Vec<RouteSpec> {
@@ -51,8 +53,8 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec {
             method: Method::GET,
             path: "/fhir/MedicationRequest",
-            summary: "A patient's prescriptions: patient=<NHS number>&status=active",
-            roles: PRESCRIBERS,
+            summary: "A patient's prescriptions: patient=<NHS number>&status=active (a patient: their own)",
+            roles: READERS,
             params: {
                 let mut params = patient_params();
                 params.push(
@@ -72,8 +74,8 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec {
             method: Method::GET,
             path: "/fhir/MedicationRequest/{id}",
-            summary: "Read a prescription",
-            roles: PRESCRIBERS,
+            summary: "Read a prescription (a patient: their own)",
+            roles: READERS,
             params: vec![],
             body: None,
             answers: Answer::calling_a_module(vec![
@@ -138,15 +140,19 @@ async fn read(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut act = state
-        .act(&principal, "medication-request.read", PRESCRIBERS)
+        .act(&principal, "medication-request.read", READERS)
         .await?;
     act.resource = Some(format!("MedicationRequest/{id}"));
     let result = async {
         let key = RouteKey::MedicationRequest(id.clone());
         let api = state.runtime.ordering_for(act.call_context(), key)?;
         act.module = Some(api.deployment().module.label.to_string());
-        let request = module_call(move || api.read(&id)).await?;
-        act.patient = Some(request.patient.clone());
+        let read_id = id.clone();
+        let found = module_call(move || api.read(&read_id)).await;
+        if let Ok(request) = &found {
+            act.patient = Some(request.patient.clone());
+        }
+        let request = act.patients_own("MedicationRequest", &id, found, |r| &r.patient)?;
         Ok(with_etag(
             fhir_json(fhir::medication_request(&request)),
             request.version,
@@ -162,11 +168,12 @@ async fn search(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let mut act = state
-        .act(&principal, "medication-request.search", PRESCRIBERS)
+        .act(&principal, "medication-request.search", READERS)
         .await?;
     let result = async {
         let patient = patient_param(&params)?;
         act.patient = Some(patient.clone());
+        act.check_patient(&patient)?;
         if let Some(status) = params.get("status").filter(|s| *s != "active") {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,

@@ -1,4 +1,5 @@
-//! The router over every route ([`routes`]), with a tracing span, a
+//! The router over every route ([`routes`]) and the console's pages, with a
+//! tracing span, a
 //! deadline and metrics per request, a body-size limit, the fallback 404,
 //! and the OpenAPI document built from the same routes.
 
@@ -17,8 +18,8 @@ use crate::api::error::ApiError;
 use crate::api::route_spec::{Answer, MAX_BODY_BYTES, RouteSpec};
 use crate::api::state::AppState;
 use crate::api::{
-    admin, allergies, bulk_export, cds, directory, import_routes, lifecycle_routes, openapi,
-    prescribing, scheduling,
+    admin, allergies, bulk_export, cds, console, dev_sign_in, directory, import_routes,
+    lifecycle_routes, openapi, prescribing, scheduling,
 };
 use crate::runtime::bindings::IssueCode;
 
@@ -34,6 +35,7 @@ pub fn routes() -> Vec<RouteSpec> {
     all.extend(bulk_export::routes());
     all.extend(import_routes::routes());
     all.extend(cds::routes());
+    all.extend(dev_sign_in::routes());
     all.push(RouteSpec {
         method: Method::GET,
         path: "/openapi.json",
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         router = router.route(path, handler);
     }
     router
+        .merge(console::router(&state.config.identity))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))

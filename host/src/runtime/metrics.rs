@@ -62,6 +62,17 @@ pub struct CallStats {
     pub total: Duration,
 }
 
+/// One module's calls for one organisation (see [`Metrics::module_calls`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct ModuleCalls {
+    /// How many calls.
+    pub calls: u64,
+    /// How many failed.
+    pub failures: u64,
+    /// Their mean time, in milliseconds.
+    pub mean_ms: f64,
+}
+
 /// An HTTP method as a label: one of the methods the API knows, or `other`.
 pub fn method_label(method: &str) -> &'static str {
     match method {
@@ -253,6 +264,29 @@ impl Metrics {
             .unwrap_or_default()
     }
 
+    /// One module's calls for one organisation since the host started:
+    /// how many, how many failed (trapped, timed out, ran out of memory,
+    /// answered too much, or met a host error; a refusal by the module's
+    /// policy is not a failure), and their mean time.
+    pub fn module_calls(&self, org: &str, module: &str) -> ModuleCalls {
+        let mut summary = ModuleCalls::default();
+        let mut total = Duration::ZERO;
+        for ((o, m, _, outcome), stats) in self.calls() {
+            if o != org || m != module {
+                continue;
+            }
+            summary.calls += stats.count;
+            if !matches!(outcome, "ok" | "refused") {
+                summary.failures += stats.count;
+            }
+            total += stats.total;
+        }
+        if summary.calls > 0 {
+            summary.mean_ms = total.as_secs_f64() * 1000.0 / summary.calls as f64;
+        }
+        summary
+    }
+
     /// How many calls of a module ended with an outcome, over all
     /// organisations and functions.
     pub fn count(&self, module: &str, outcome: &str) -> u64 {
@@ -267,6 +301,44 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_modules_calls_count_failures_but_not_refusals() {
+        let metrics = Metrics::default();
+        let module: Arc<str> = Arc::from("meridian/scheduling@1.0.0");
+        let other: Arc<str> = Arc::from("bramble/scheduling@1.0.0");
+        metrics.record_call("Y90001", &module, "book", "ok", Duration::from_millis(2));
+        metrics.record_call(
+            "Y90001",
+            &module,
+            "book",
+            "refused",
+            Duration::from_millis(1),
+        );
+        metrics.record_call(
+            "Y90001",
+            &module,
+            "find-slots",
+            "trap",
+            Duration::from_millis(3),
+        );
+        metrics.record_call("Y90002", &module, "book", "trap", Duration::from_millis(9));
+        metrics.record_call(
+            "Y90001",
+            &other,
+            "book",
+            "timeout",
+            Duration::from_millis(9),
+        );
+        let summary = metrics.module_calls("Y90001", "meridian/scheduling@1.0.0");
+        assert_eq!(summary.calls, 3);
+        assert_eq!(summary.failures, 1);
+        assert!((summary.mean_ms - 2.0).abs() < 1e-9, "{summary:?}");
+        assert_eq!(
+            metrics.module_calls("Y90003", "meridian/scheduling@1.0.0"),
+            ModuleCalls::default()
+        );
+    }
 
     #[test]
     fn made_up_methods_share_one_label() {

@@ -608,6 +608,10 @@ pub struct Filter {
     pub action: Option<String>,
     /// Only entries after this sequence number.
     pub after: Option<i64>,
+    /// Only entries at or after this time, milliseconds since the epoch.
+    pub since: Option<i64>,
+    /// Only entries before this time, milliseconds since the epoch.
+    pub until: Option<i64>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
 }
@@ -620,7 +624,7 @@ pub fn list(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<Entry>> {
         &format!(
             "SELECT {COLUMNS} WHERE (CAST(?1 AS TEXT) IS NULL OR org = ?1) AND (CAST(?2 AS TEXT) IS NULL OR \"user\" = ?2) \
              AND (CAST(?3 AS TEXT) IS NULL OR patient = ?3) AND (CAST(?4 AS TEXT) IS NULL OR action LIKE ?4) AND seq > ?5 \
-             ORDER BY org, seq LIMIT ?6"
+             AND time_ms >= ?6 AND time_ms < ?7 ORDER BY org, seq LIMIT ?8"
         ),
         &[
             &filter.org,
@@ -628,6 +632,8 @@ pub fn list(conn: &Connection, filter: &Filter) -> anyhow::Result<Vec<Entry>> {
             &filter.patient,
             &action_prefix,
             &filter.after.unwrap_or(0),
+            &filter.since.unwrap_or(i64::MIN),
+            &filter.until.unwrap_or(i64::MAX),
             &limit,
         ],
     )?;
