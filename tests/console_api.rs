@@ -324,3 +324,58 @@ fn each_slot_reports_its_modules_calls() {
     }
     assert_eq!(calls(&s), before + 3);
 }
+
+#[test]
+fn staff_see_a_days_appointments_by_schedule_and_patients_do_not() {
+    let s = Server::start();
+    let receptionist = s.token("receptionist", ORG, None);
+    let (status, bundle) = body(s.get("/fhir/Slot?status=free&_count=1", &receptionist));
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    let slot = bundle["entry"][0]["resource"].clone();
+    let slot_id = slot["id"].as_str().expect("slot id");
+    let schedule = slot["schedule"]["reference"].as_str().expect("schedule");
+    let (status, booked) = body(s.post(
+        "/fhir/Appointment",
+        &receptionist,
+        &support::server::appointment(slot_id, PATIENTS[3].nhs_number),
+    ));
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    let id = booked["id"].as_str().expect("id");
+    let day = &booked["start"].as_str().expect("start")[..10];
+    let ids = |query: &str, token: &str| -> Vec<String> {
+        let (status, bundle) = body(s.get(&format!("/fhir/Appointment?{query}"), token));
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        bundle["entry"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter_map(|x| x["resource"]["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(ids(&format!("date={day}"), &receptionist).contains(&id.to_string()));
+    assert!(
+        ids(&format!("date={day}&schedule={schedule}"), &receptionist).contains(&id.to_string())
+    );
+    let (_, schedules) = body(s.get("/fhir/Schedule", &receptionist));
+    let other = schedules["entry"]
+        .as_array()
+        .expect("schedules")
+        .iter()
+        .filter_map(|e| e["resource"]["id"].as_str())
+        .find(|other| format!("Schedule/{other}") != schedule)
+        .expect("a second schedule")
+        .to_string();
+    assert!(!ids(&format!("date={day}&schedule={other}"), &receptionist).contains(&id.to_string()));
+    // Another organisation's staff see none of it.
+    let theirs = s.token("receptionist", patchbay::store::demo::OTHER_ORG, None);
+    assert!(!ids(&format!("date={day}"), &theirs).contains(&id.to_string()));
+    // A patient searches their own, by NHS number, never a day.
+    let patient = s.token("patient", ORG, Some(PATIENTS[3].nhs_number));
+    let (status, outcome) = body(s.get(&format!("/fhir/Appointment?date={day}"), &patient));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{outcome}");
+    let (status, outcome) = body(s.get("/fhir/Appointment?date=tomorrow", &receptionist));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{outcome}");
+    assert!(outcome.to_string().contains("YYYY-MM-DD"), "{outcome}");
+}

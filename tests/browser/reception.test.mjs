@@ -50,6 +50,18 @@ test("a receptionist books for a patient and moves the appointment; the auditor 
   const moved = await suite.server.get(`/fhir/Appointment/${id}`, staff);
   assert.equal(moved.status, "booked");
   assert.notEqual(moved.slot[0].reference, before.slot[0].reference, "the appointment is in the new slot");
+
+  // The day's list shows it, under its schedule, and opens its patient.
+  const day = moved.start.slice(0, 10);
+  await page.getByLabel("Show appointments on").fill(day);
+  await page.getByRole("button", { name: "Show the day" }).click();
+  const listed = page.locator(`#day-list li[data-day-appointment="${id}"]`);
+  await listed.waitFor();
+  assert.match(await listed.textContent(), /Demo Patient Two · Booked/);
+  const staffList = await suite.server.get(`/fhir/Appointment?date=${day}`, staff);
+  assert.ok(staffList.entry.some((e) => e.resource.id === id), "the API's day list has it");
+  await listed.getByRole("button", { name: /^Open Demo Patient Two/ }).click();
+  await page.locator("#patient-heading", { hasText: "Demo Patient Two" }).waitFor();
   assert.deepEqual(page.errors, []);
 
   // The auditor sees the booking and the move, about this patient, and an intact chain.

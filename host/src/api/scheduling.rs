@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde_json::Value;
 
-use crate::api::blocking::module_call;
+use crate::api::blocking::{module_call, store_read};
 use crate::api::error::ApiError;
 use crate::api::fhir::{self, AppointmentChange};
 use crate::api::identity::{Principal, Role};
@@ -23,6 +23,7 @@ use crate::api::route_spec::{Answer, Header, Param, RequestBody, RouteSpec};
 use crate::api::state::AppState;
 use crate::runtime::bindings::{IssueCode, Period};
 use crate::runtime::function_slot::RouteKey;
+use crate::runtime::interfaces::scheduling_records;
 use crate::runtime::scheduling::SlotSearch;
 
 const BOOKERS: &[Role] = &[Role::Clinician, Role::Receptionist, Role::Patient];
@@ -71,9 +72,23 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec {
             method: Method::GET,
             path: "/fhir/Appointment",
-            summary: "A patient's appointments: patient=<NHS number> or patient:identifier=https://fhir.nhs.uk/Id/nhs-number|<NHS number>",
+            summary: "A patient's appointments: patient=<NHS number> or patient:identifier=https://fhir.nhs.uk/Id/nhs-number|<NHS number>; or, for staff, a day's: date=YYYY-MM-DD[&schedule=…]",
             roles: BOOKERS,
-            params: patient_params(),
+            params: {
+                let mut params = patient_params();
+                params.push(
+                    Param::text(
+                        "date",
+                        "Staff, instead of a patient: every appointment starting on this day (UTC), any status, by start time",
+                    )
+                    .pattern("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+                );
+                params.push(Param::text(
+                    "schedule",
+                    "With date: only this schedule's (Schedule/<id> or <id>)",
+                ));
+                params
+            },
             body: None,
             answers: Answer::calling_a_module(vec![Answer::fhir(200, "AppointmentBundle", "The patient's appointments")]),
             handler: get(search_appointments),
@@ -309,6 +324,19 @@ async fn search_appointments(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let mut act = state.act(&principal, "appointment.search", BOOKERS).await?;
+    let names_a_patient = [
+        "patient",
+        "patient:identifier",
+        "subject",
+        "subject:identifier",
+    ]
+    .iter()
+    .any(|p| params.contains_key(*p));
+    if let (Some(date), false) = (params.get("date"), names_a_patient) {
+        act.detail = Some(format!("date={date}"));
+        let result = day_list(&state, &principal, date, params.get("schedule")).await;
+        return act.finish(result).await;
+    }
     let result = async {
         let patient = patient_param(&params)?;
         act.patient = Some(patient.clone());
@@ -325,6 +353,48 @@ async fn search_appointments(
     }
     .await;
     act.finish(result).await
+}
+
+/// Staff only: every appointment starting on a day (UTC), of one schedule
+/// if asked, read from the organisation's records.
+async fn day_list(
+    state: &AppState,
+    principal: &Principal,
+    date: &str,
+    schedule: Option<&String>,
+) -> Result<Response, ApiError> {
+    if !principal.has_any(&[Role::Clinician, Role::Receptionist]) {
+        return Err(ApiError::forbidden(
+            "a day's appointments are for practice staff: a patient searches their own with patient=<NHS number>",
+        ));
+    }
+    let bad_date = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            IssueCode::Invalid,
+            format!("date must be a day, YYYY-MM-DD (e.g. 2026-11-23), not '{date}'"),
+        )
+    };
+    if date.len() != 10 {
+        return Err(bad_date());
+    }
+    let start = fhir::parse_instant(date).ok_or_else(bad_date)?;
+    let period = Period {
+        start,
+        end: start + patchbay_sdk::time::DAY,
+    };
+    let org = principal.organisation.clone();
+    let schedule = schedule.map(|s| s.strip_prefix("Schedule/").unwrap_or(s).to_string());
+    let list = store_read(
+        state.runtime.records(),
+        "the day's appointments",
+        move |db| scheduling_records::appointments_between(db, &org, &period, schedule.as_deref()),
+    )
+    .await?;
+    Ok(fhir_json(fhir::searchset(
+        &state.config.fhir_base(),
+        list.iter().map(fhir::appointment).collect(),
+    )))
 }
 
 /// The version an `If-Match` header asks for, if any.

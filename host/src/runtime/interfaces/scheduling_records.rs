@@ -139,6 +139,29 @@ pub fn appointments_for_patient(
     Ok(list)
 }
 
+/// An organisation's appointments starting within a period, whatever their
+/// status (of one schedule, if given), by start time: the day's list at
+/// reception, [`MAX_SLOTS_READ`] at most.
+pub fn appointments_between(
+    db: &Connection,
+    org: &str,
+    period: &Period,
+    schedule: Option<&str>,
+) -> Result<Vec<Appointment>, DbError> {
+    db.query_at_most(
+        "SELECT a.id, a.slot_id, a.patient, a.start_ms, a.end_ms, a.status, a.description, a.comment, \
+         a.cancellation_reason, a.created_ms, a.version, a.updated_ms \
+         FROM appointments a JOIN slots s ON s.org = a.org AND s.id = a.slot_id \
+         WHERE a.org = ?1 AND a.start_ms >= ?2 AND a.start_ms < ?3 \
+         AND (CAST(?4 AS TEXT) IS NULL OR s.schedule_id = ?4) ORDER BY a.start_ms, a.id",
+        &[&org, &period.start, &period.end, &schedule],
+        MAX_SLOTS_READ,
+    )?
+    .iter()
+    .map(appointment_from_row)
+    .collect()
+}
+
 /// Every slot of an organisation, by id: for an export, read in one
 /// snapshot.
 pub fn all_slots(db: &Connection, org: &str) -> Result<Vec<Slot>, DbError> {
