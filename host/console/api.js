@@ -38,8 +38,10 @@ function lead(status) {
 function diagnostics(body) {
   if (body && Array.isArray(body.issue) && body.issue.length > 0) {
     const issue = body.issue[0];
+    // A refused deploy carries its conformance report in details.text.
+    const parts = [issue.diagnostics, issue.details && issue.details.text].filter(Boolean);
     return {
-      detail: issue.diagnostics || (issue.details && issue.details.text) || issue.code,
+      detail: parts.length > 0 ? parts.join("\n") : issue.code,
       expression: Array.isArray(issue.expression) ? issue.expression[0] : undefined,
     };
   }

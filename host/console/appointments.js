@@ -16,18 +16,30 @@ function channel(slot) {
   return extension ? CHANNELS[extension.valueCode] || extension.valueCode : "";
 }
 
-/** The services the organisation's schedules offer: [{code, display}]. */
-export async function services() {
-  const schedules = resources(await get("/fhir/Schedule"));
+/** A schedule's name in words: "Morning surgery, Duty GP". */
+export function scheduleName(schedule) {
+  return [schedule.comment || schedule.id, schedule.actor?.[0]?.display].filter(Boolean).join(", ");
+}
+
+/**
+ * The organisation's schedules: the services they offer ([{code, display}])
+ * and each schedule's name by id.
+ */
+export async function schedules() {
+  const list = resources(await get("/fhir/Schedule"));
   const seen = new Map();
-  for (const schedule of schedules) {
+  for (const schedule of list) {
     for (const concept of schedule.serviceType || []) {
       for (const coding of concept.coding || []) {
         if (!seen.has(coding.code)) seen.set(coding.code, coding.display || coding.code);
       }
     }
   }
-  return [...seen].map(([code, display]) => ({ code, display }));
+  return {
+    list,
+    services: [...seen].map(([code, display]) => ({ code, display })),
+    names: new Map(list.map((s) => [s.id, scheduleName(s)])),
+  };
 }
 
 /** Books a slot for a patient; returns the Appointment. */
@@ -67,8 +79,10 @@ export function slotFinder({ heading, chooseLabel, onChoose }) {
     field("Service", service),
     h("button", { type: "submit" }, "Find free times"));
   section.append(form, results);
-  services().then((list) => {
-    fill(service, list.map((s) => h("option", { value: s.code }, s.display)));
+  let names = new Map();
+  schedules().then((found) => {
+    names = found.names;
+    fill(service, found.services.map((s) => h("option", { value: s.code }, s.display)));
   }).catch((error) => showProblem(results, error, "load the services"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -97,12 +111,14 @@ export function slotFinder({ heading, chooseLabel, onChoose }) {
       announce(`No free times on ${day(date.value)}`);
       return;
     }
-    const list = h("ul", { class: "cards", "aria-label": `Free times on ${day(date.value)}` });
+    const list = h("ul", { class: "times", "aria-label": `Free times on ${day(date.value)}` });
     for (const slot of slots) {
+      const scheduleId = (slot.schedule?.reference || "").replace("Schedule/", "");
       const label = `${time(slot.start)} to ${time(slot.end)} ${channel(slot)}`.trim();
-      const button = h("button", { type: "button", class: "secondary" }, `${chooseLabel} ${label}`);
+      const button = h("button", { type: "button", class: "secondary" },
+        `${chooseLabel} ${label}`, h("span", { class: "with" }, names.get(scheduleId) || ""));
       button.addEventListener("click", () => onChoose(slot, button));
-      list.append(h("li", { class: "card" }, button));
+      list.append(h("li", {}, button));
     }
     fill(results, h("p", {}, `${slots.length} free times on ${day(date.value)}:`), list);
     announce(`${slots.length} free times found on ${day(date.value)}`);

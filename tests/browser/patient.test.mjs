@@ -13,7 +13,6 @@ test("a patient on a phone books, sees and cancels an appointment", async () => 
   await signIn(page, suite.server.url, "Demo Patient One");
   assert.equal(await page.locator("h1").textContent(), "My appointments");
   assert.match(await page.locator("#upcoming").textContent(), /no appointments booked/);
-  await screenshot(page, "patient-375");
 
   await findFreeTimes(page);
   const first = page.locator(".results button").first();
@@ -27,6 +26,7 @@ test("a patient on a phone books, sees and cancels an appointment", async () => 
   const cards = page.locator("#upcoming li.card");
   await cards.first().waitFor();
   assert.equal(await cards.count(), 1);
+  await screenshot(page, "patient-375");
   const id = await cards.first().getAttribute("data-appointment");
   const chosenTime = label.match(/\d\d:\d\d/)[0];
   const bookedWhen = await cards.first().locator("h3").textContent();

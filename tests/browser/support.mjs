@@ -152,7 +152,8 @@ export async function screenshot(page, name) {
   const dir = process.env.PATCHBAY_SCREENSHOTS;
   if (!dir) return;
   mkdirSync(join(ROOT, dir), { recursive: true });
-  await page.screenshot({ path: join(ROOT, dir, `${name}.png`), fullPage: true });
+  // A phone's screen as it is; a desktop's whole page.
+  await page.screenshot({ path: join(ROOT, dir, `${name}.png`), fullPage: page.viewportSize().width > 400 });
 }
 
 /** Appends one measurement to target/browser-tests/metrics.jsonl. */

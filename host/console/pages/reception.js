@@ -2,7 +2,7 @@
 // is typed), see their appointments, book, move or cancel one.
 
 import { call, get, resources } from "../api.js";
-import { appointmentCard, book, slotFinder, upcoming } from "../appointments.js";
+import { appointmentCard, book, scheduleName, slotFinder, upcoming } from "../appointments.js";
 import { spaced } from "../nhs-number.js";
 import { patientFinder, patientName } from "../patient-finder.js";
 import { h, fill, field, when, time, day as dayName, today, showProblem, announce } from "../view.js";
@@ -49,8 +49,7 @@ function daySection(open) {
         return;
       }
       total += appointments.length;
-      const who = schedule.actor?.[0]?.display;
-      const title = [schedule.comment || schedule.id, who].filter(Boolean).join(", ");
+      const title = scheduleName(schedule);
       parts.push(h("h3", {}, title), appointments.length === 0 ? h("p", {}, "No appointments.")
         : h("ul", { class: "cards", "aria-label": title }, appointments.map((a) => {
           const nhsNumber = a.participant?.[0]?.actor?.identifier?.value;
