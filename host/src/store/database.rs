@@ -27,6 +27,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::store::sql_value::{FromColumn, Param, SqlRef, SqlValue};
+use crate::store::writer_gate::{Turn, WriterGate};
 
 /// How long a SQLite writer waits for another writer's transaction to end
 /// before it gives up with `SQLITE_BUSY`; also how long a caller waits for a
@@ -169,6 +170,10 @@ pub type Params<'a> = &'a [&'a dyn Param];
 /// A connection to the store's database, on either engine.
 pub struct Connection {
     conn: Conn,
+    /// SQLite: the queue of this process's writers, and this connection's
+    /// turn while its write transaction is open.
+    gate: Option<Arc<WriterGate>>,
+    turn: RefCell<Option<Turn>>,
 }
 
 enum Conn {
@@ -284,7 +289,7 @@ fn postgres_params<'a>(params: &'a [SqlRef<'a>]) -> Vec<&'a (dyn postgres::types
 }
 
 impl Connection {
-    fn open(location: &Location) -> Result<Connection, DbError> {
+    fn open(location: &Location, gate: &Arc<WriterGate>) -> Result<Connection, DbError> {
         match location {
             Location::Sqlite(path) => {
                 let conn = rusqlite::Connection::open(path)?;
@@ -294,6 +299,8 @@ impl Connection {
                 conn.pragma_update(None, "foreign_keys", "ON")?;
                 Ok(Connection {
                     conn: Conn::Sqlite(conn),
+                    gate: Some(gate.clone()),
+                    turn: RefCell::new(None),
                 })
             }
             Location::Postgres(url) => {
@@ -304,6 +311,8 @@ impl Connection {
                         statements: HashMap::new(),
                         in_transaction: Cell::new(false),
                     }))),
+                    gate: None,
+                    turn: RefCell::new(None),
                 })
             }
         }
@@ -424,11 +433,22 @@ impl Connection {
     /// half-way for a lock; PostgreSQL locks rows as they are written.
     pub fn begin(&self, write: bool) -> Result<(), DbError> {
         match &self.conn {
-            Conn::Sqlite(conn) => Ok(conn.execute_batch(if write {
-                "BEGIN IMMEDIATE"
-            } else {
-                "BEGIN DEFERRED"
-            })?),
+            Conn::Sqlite(conn) => {
+                // Writers queue in the process first (see `writer_gate`),
+                // then take SQLite's lock, which is then almost always free.
+                if write && let Some(gate) = &self.gate {
+                    *self.turn.borrow_mut() = WriterGate::enter(gate, BUSY_TIMEOUT);
+                }
+                let begun = conn.execute_batch(if write {
+                    "BEGIN IMMEDIATE"
+                } else {
+                    "BEGIN DEFERRED"
+                });
+                if begun.is_err() {
+                    self.turn.borrow_mut().take();
+                }
+                Ok(begun?)
+            }
             Conn::Postgres(pg) => off_async(|| {
                 let mut pg = pg.borrow_mut();
                 pg.client.batch_execute("BEGIN")?;
@@ -450,7 +470,16 @@ impl Connection {
 
     fn end(&self, sql: &str) -> Result<(), DbError> {
         match &self.conn {
-            Conn::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Conn::Sqlite(conn) => {
+                let ended = conn.execute_batch(sql);
+                // The next writer's turn once the lock is let go (a failed
+                // COMMIT leaves the transaction open: the turn is kept
+                // until its ROLLBACK).
+                if conn.is_autocommit() {
+                    self.turn.borrow_mut().take();
+                }
+                Ok(ended?)
+            }
             Conn::Postgres(pg) => off_async(|| {
                 let mut pg = pg.borrow_mut();
                 let ended = pg.client.batch_execute(sql);
@@ -641,6 +670,8 @@ pub struct Pool {
 
 struct PoolInner {
     location: Location,
+    /// SQLite: this process's writers, one at a time.
+    gate: Arc<WriterGate>,
     idle: Mutex<Vec<Connection>>,
     /// Connections open (idle or lent), for engines that bound them.
     open: Mutex<usize>,
@@ -659,6 +690,7 @@ impl Pool {
         Pool {
             inner: Arc::new(PoolInner {
                 location,
+                gate: Arc::new(WriterGate::default()),
                 idle: Mutex::new(Vec::new()),
                 open: Mutex::new(0),
                 freed: Condvar::new(),
@@ -702,7 +734,7 @@ impl Pool {
                 .freed
                 .wait_timeout(open, left.min(Duration::from_millis(10)));
         }
-        match Connection::open(&self.inner.location) {
+        match Connection::open(&self.inner.location, &self.inner.gate) {
             Ok(conn) => Ok(PooledConnection {
                 conn: Some(conn),
                 pool: self.inner.clone(),

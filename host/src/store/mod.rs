@@ -4,8 +4,9 @@
 //! its schema as numbered migrations ([`migrations`]),
 //! the audit trail ([`audit`]), the demo practices' seed data ([`demo`]),
 //! bulk export jobs and their files ([`exports`]),
-//! private files for secrets ([`private_files`]), and what a failing disk
-//! looks like ([`storage_fault`]). It imports nothing
+//! private files for secrets ([`private_files`]), what a failing disk
+//! looks like ([`storage_fault`]), and the queue of SQLite's writers
+//! ([`writer_gate`]). It imports nothing
 //! else of the host.
 
 pub mod audit;
@@ -18,3 +19,4 @@ pub mod private_files;
 pub mod records;
 pub mod sql_value;
 pub mod storage_fault;
+pub mod writer_gate;
