@@ -214,6 +214,25 @@ function slotSection(slot, modules, history, done) {
   return section;
 }
 
+/** A conformance report: how many checks passed, and each check. */
+function conformanceView(report) {
+  if (!report) return null;
+  if (report.error) {
+    return h("p", { class: "status status-bad conformance" }, `The conformance suite could not run: ${report.error}`);
+  }
+  const passed = report.results.filter((r) => r.passed).length;
+  return h("div", {},
+    h("p", { class: `status conformance ${report.passed ? "status-ok" : "status-bad"}` },
+      `Conformance: ${passed} of ${report.results.length} checks passed`),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("caption", {}, "The standard's conformance checks"),
+      h("thead", {}, h("tr", {}, ["Check", "Result", "Why"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, report.results.map((r) => h("tr", { "data-check": r.id },
+        h("th", { scope: "row" }, r.description),
+        h("td", { class: r.passed ? "status-ok" : "status-bad" }, r.passed ? "Passed" : "Failed"),
+        h("td", {}, r.reason || "")))))));
+}
+
 function uploadSection(onAdded) {
   const file = h("input", { type: "file", name: "package", accept: ".carepkg,application/json" });
   const fileField = field("Signed package (.carepkg)", file, "Made with patchbay package; the host checks its signature against the suppliers it trusts");
@@ -241,10 +260,13 @@ function uploadSection(onAdded) {
       const box = h("div", { class: "success", tabindex: "-1" },
         h("p", {}, h("strong", {}, `Added ${added.module}`)),
         h("dl", { class: "facts" },
-          h("dt", {}, "Signature"), h("dd", {}, added.signed_by ? `valid, signed by ${added.signed_by}` : "unsigned (development mode)"),
+          h("dt", {}, "Signature"), h("dd", {}, added.signed_by
+            ? `valid: signed by ${moduleParts(added.module).supplier}'s trusted key ${added.signed_by}`
+            : "unsigned (development mode)"),
           h("dt", {}, "Standard"), h("dd", {}, added.world),
           h("dt", {}, "SHA-256"), h("dd", { class: "hash" }, added.sha256)),
-        h("p", {}, "Its conformance suite runs before it serves: deploy, canary or shadow it above."));
+        conformanceView(added.conformance),
+        h("p", {}, "Its readiness checks run again before it serves: deploy, canary or shadow it above."));
       fill(result, box);
       announce(`Added ${added.module}`);
       await onAdded();

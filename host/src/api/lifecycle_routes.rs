@@ -18,6 +18,7 @@ use crate::api::identity::{Principal, Role};
 use crate::api::responses::json_error;
 use crate::api::route_spec::{Answer, Param, RequestBody, RouteSpec};
 use crate::api::state::AppState;
+use crate::lifecycle::conformance;
 use crate::lifecycle::package::Package;
 use crate::lifecycle::readiness::NotReady;
 use crate::lifecycle::registry;
@@ -49,7 +50,7 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec {
             method: Method::POST,
             path: "/admin/modules",
-            summary: "Add a module: a signed package (care-package/1), verified against the trusted supplier keys",
+            summary: "Add a module: a signed package (care-package/1), verified against the trusted supplier keys; answers with its standard's conformance report",
             roles: ADMINS,
             params: vec![],
             body: RequestBody::json("CarePackage"),
@@ -327,8 +328,25 @@ async fn add_module(
                 registry::AddError::Store(e) => internal(e),
                 e => ApiError::new(StatusCode::CONFLICT, IssueCode::Conflict, e.to_string()),
             })?;
+            // The standard's conformance suite, in a scratch store, so the
+            // admin sees at once how the module does; a deploy runs its
+            // readiness checks again before the module serves.
+            let conformance = match module.label.parse() {
+                Ok(id) => match conformance::run(id, &verified.component) {
+                    Ok(report) => {
+                        // A pass is recorded, so a deploy need not run it again.
+                        if report.passed() {
+                            registry::record_conformance(&conn, &module.hash, &report.text(), crate::runtime::call_state::now_ms())
+                                .map_err(internal)?;
+                        }
+                        json!({"passed": report.passed(), "results": report.results})
+                    }
+                    Err(e) => json!({"passed": false, "error": format!("{e:#}"), "results": []}),
+                },
+                Err(e) => json!({"passed": false, "error": format!("{e:#}"), "results": []}),
+            };
             Ok(json!({"module": module.label.to_string(), "sha256": module.hash, "world": module.standard.world(),
-                "signed_by": verified.signed_by}))
+                "signed_by": verified.signed_by, "conformance": conformance}))
         })
         .await
         .map_err(internal)??;

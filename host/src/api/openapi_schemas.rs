@@ -162,6 +162,17 @@ pub fn schemas() -> Map<String, Value> {
         "functions": {"type": "object"},
         "differences": {"type": "array"},
     }});
+    let conformance_report = object(
+        &["passed", "results"],
+        json!({
+            "passed": {"type": "boolean"},
+            "error": {"type": "string", "description": "Why the suite could not run"},
+            "results": {"type": "array", "items": object(&["id", "description", "reference", "passed"], json!({
+                "id": {"type": "string"}, "description": {"type": "string"}, "reference": {"type": "string"},
+                "passed": {"type": "boolean"}, "reason": optional_text(),
+            }))},
+        }),
+    );
     let module_calls = object(
         &["calls", "failures", "mean_ms"],
         json!({
@@ -352,8 +363,9 @@ pub fn schemas() -> Map<String, Value> {
                 "algorithm": {"const": "ed25519"}, "public_key": text, "value": text,
             }},
         })),
-        "ModuleAdded": object(&["module", "sha256", "world"], json!({
+        "ModuleAdded": object(&["module", "sha256", "world", "conformance"], json!({
             "module": text, "sha256": text, "world": text, "signed_by": optional_text(),
+            "conformance": conformance_report,
         })),
         "ModuleList": modules,
         "SlotList": object(&["slots"], json!({
