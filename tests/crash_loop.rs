@@ -12,6 +12,9 @@
 //!
 //! The kill moments come from a seed printed at the start; set
 //! `PATCHBAY_CRASH_SEED` to replay a run.
+//!
+//! And every answer a client received before a kill (a booking, a refusal,
+//! a search) has its audit entry after it.
 
 mod support;
 
@@ -490,4 +493,133 @@ fn served_prescriptions(
         }
     }
     served
+}
+
+/// An answer's audit key: the user, the action and the outcome's class
+/// (`success`, or the HTTP status of a refusal).
+type AuditKey = (String, &'static str, String);
+
+/// #13: every answer a client received before a SIGKILL had its audit entry
+/// committed first, whether the entry was written with the booking (201) or
+/// apart from it by group commit (a refused booking's 409, a search's 200):
+/// after the restart, the trail holds at least as many entries of each kind
+/// as were answered.
+#[test]
+fn every_answer_received_before_a_kill_has_its_audit_entry() {
+    let mut server = support::server::Server::start();
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered: Arc<Mutex<BTreeMap<AuditKey, usize>>> = Arc::default();
+    let workers: Vec<_> = (0..4)
+        .map(|n| {
+            let user = format!("load-{n}");
+            let caller = Caller {
+                client: client(),
+                base: server.base.clone(),
+                token: server.token_for(&user, "receptionist", ORG, None),
+            };
+            let (stop, answered) = (stop.clone(), answered.clone());
+            std::thread::spawn(move || {
+                let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (n + 1));
+                let count = |action: &'static str, status: StatusCode| {
+                    let class = match status {
+                        StatusCode::OK | StatusCode::CREATED => "success".to_string(),
+                        other => other.as_u16().to_string(),
+                    };
+                    *answered
+                        .lock()
+                        .expect("lock")
+                        .entry((user.clone(), action, class))
+                        .or_default() += 1;
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    let Some((status, slots)) = caller.send(
+                        reqwest::Method::GET,
+                        "/fhir/Slot?status=free&_count=20",
+                        None,
+                    ) else {
+                        continue;
+                    };
+                    count("slot.search", status);
+                    let free: Vec<String> = slots["entry"]
+                        .as_array()
+                        .map(|e| {
+                            e.iter()
+                                .filter_map(|x| x["resource"]["id"].as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if free.is_empty() {
+                        continue;
+                    }
+                    // Several workers pick from the same few slots: many
+                    // bookings are refused (409), audited apart from a write.
+                    let slot = &free[dice.below(free.len().min(4) as u64) as usize];
+                    let patient = PATIENTS[dice.below(PATIENTS.len() as u64) as usize];
+                    if let Some((status, _)) = caller.send(
+                        reqwest::Method::POST,
+                        "/fhir/Appointment",
+                        Some(&appointment(slot, patient)),
+                    ) {
+                        count("appointment.book", status);
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(2_500));
+    server.kill();
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.join().expect("worker");
+    }
+    server.restart();
+
+    let answered = answered.lock().expect("lock").clone();
+    let total: usize = answered.values().sum();
+    assert!(total >= 50, "too little traffic to judge: {answered:?}");
+    assert!(
+        answered
+            .keys()
+            .any(|(_, action, class)| *action == "appointment.book" && class == "409"),
+        "no refused booking among the answers: {answered:?}"
+    );
+    let auditor = server.token("auditor", ORG, None);
+    let mut found: BTreeMap<AuditKey, usize> = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let page: Value = server
+            .get(&format!("/audit?after={after}&limit=1000"), &auditor)
+            .json()
+            .expect("the audit trail");
+        let entries = page["entries"].as_array().cloned().unwrap_or_default();
+        for e in &entries {
+            let user = e["user"].as_str().unwrap_or_default().to_string();
+            let action = match e["action"].as_str() {
+                Some("slot.search") => "slot.search",
+                Some("appointment.book") => "appointment.book",
+                _ => continue,
+            };
+            let outcome = e["outcome"].as_str().unwrap_or_default();
+            let class = if outcome == "success" {
+                "success".to_string()
+            } else {
+                outcome.chars().take(3).collect()
+            };
+            *found.entry((user, action, class)).or_default() += 1;
+        }
+        // Reading the trail is audited too: a short page is the end.
+        match entries.last() {
+            Some(last) if entries.len() == 1000 => after = last["seq"].as_i64().expect("seq"),
+            _ => break,
+        }
+    }
+    for (key, count) in &answered {
+        let recorded = found.get(key).copied().unwrap_or(0);
+        assert!(
+            recorded >= *count,
+            "{count} answers of {key:?} were received, but the trail has {recorded} entries of them"
+        );
+    }
+    let (intact, report) = server.audit_verify();
+    assert!(intact, "the audit chain does not verify:\n{report}");
 }
