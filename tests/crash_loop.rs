@@ -98,6 +98,18 @@ fn client() -> Client {
         .expect("a client")
 }
 
+/// The ids of a searchset Bundle's resources.
+fn resource_ids(bundle: &Value) -> Vec<String> {
+    bundle["entry"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(|x| x["resource"]["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Books free slots and cancels about half of what it booked.
 fn booker(caller: Caller, seed: u64, stop: Arc<AtomicBool>, ack: Arc<Mutex<Acknowledged>>) {
     let mut dice = Dice(seed);
@@ -110,14 +122,7 @@ fn booker(caller: Caller, seed: u64, stop: Arc<AtomicBool>, ack: Arc<Mutex<Ackno
             std::thread::sleep(Duration::from_millis(30));
             continue;
         };
-        let free: Vec<String> = slots["entry"]
-            .as_array()
-            .map(|e| {
-                e.iter()
-                    .filter_map(|x| x["resource"]["id"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let free = resource_ids(&slots);
         if free.is_empty() {
             continue;
         }
@@ -540,14 +545,7 @@ fn every_answer_received_before_a_kill_has_its_audit_entry() {
                         continue;
                     };
                     count("slot.search", status);
-                    let free: Vec<String> = slots["entry"]
-                        .as_array()
-                        .map(|e| {
-                            e.iter()
-                                .filter_map(|x| x["resource"]["id"].as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let free = resource_ids(&slots);
                     if free.is_empty() {
                         continue;
                     }

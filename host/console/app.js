@@ -2,7 +2,7 @@
 // navigation for the signed-in role, and moving focus to each new page's
 // heading so keyboard and screen-reader users know where they are.
 
-import { current, end, home } from "./session.js";
+import { current, end } from "./session.js";
 import { h, fill, problem } from "./view.js";
 import { complete } from "./oidc.js";
 import * as signIn from "./pages/sign-in.js";
@@ -22,6 +22,11 @@ const PAGES = {
   "/audit": { page: auditor, roles: ["auditor"], label: "Audit trail" },
 };
 
+/** Where a role starts: its first page, or null when it has none yet. */
+function home(role) {
+  const found = Object.entries(PAGES).find(([, entry]) => entry.roles && entry.roles.includes(role));
+  return found ? `#${found[0]}` : null;
+}
 
 function renderNav(session, path) {
   const nav = document.getElementById("nav");
@@ -67,7 +72,7 @@ async function route() {
   document.title = `${entry.label} · Patchbay`;
   // Each page draws its heading at once, then loads: the heading takes the
   // focus straight away, so people know where they are while it loads.
-  const rendering = entry.page.render(main, session);
+  const rendering = entry.page.render(main, session, home);
   const heading = main.querySelector("h1");
   if (heading) {
     heading.setAttribute("tabindex", "-1");

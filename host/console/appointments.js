@@ -3,7 +3,7 @@
 // its cancel form.
 
 import { call, get, resources } from "./api.js";
-import { h, fill, field, when, time, day, today, nextDay, announce, showProblem, newId } from "./view.js";
+import { h, fill, field, when, time, day, today, nextDay, announce, showProblem, newId, reasonForm } from "./view.js";
 
 /** The FHIR system of NHS numbers. */
 export const NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number";
@@ -141,33 +141,25 @@ export function appointmentCard(appointment, { onCancelled, actions = [] }) {
   const buttons = h("div", { class: "actions" }, cancel, actions);
   item.append(buttons, place);
   cancel.addEventListener("click", () => {
-    const reason = h("textarea", { name: "reason", required: true, maxlength: 500 });
-    const reasonField = field("Why are you cancelling?", reason, "The practice sees this reason");
-    const form = h("form", { novalidate: true },
-      reasonField,
-      h("button", { type: "submit", class: "danger" }, "Cancel appointment"),
-      h("button", { type: "button", class: "secondary", onclick: () => { fill(place); cancel.focus(); } }, "Keep it"));
-    fill(place, form);
-    reason.focus();
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      if (!reason.value.trim()) {
-        reasonField.setError("Give a reason for cancelling");
-        reason.focus();
-        return;
-      }
-      try {
+    const form = reasonForm({
+      label: "Why are you cancelling?",
+      hint: "The practice sees this reason",
+      missing: "Give a reason for cancelling",
+      button: "Cancel appointment",
+      doing: "cancel the appointment",
+      danger: true,
+      after: [h("button", { type: "button", class: "secondary", onclick: () => { fill(place); cancel.focus(); } }, "Keep it")],
+      onSubmit: async (reason) => {
         await call("PUT", `/fhir/Appointment/${appointment.id}`, {
           resourceType: "Appointment", id: appointment.id, status: "cancelled",
-          cancelationReason: { text: reason.value.trim() },
+          cancelationReason: { text: reason },
         });
-      } catch (error) {
-        showProblem(place, error, "cancel the appointment");
-        return;
-      }
-      announce(`The appointment on ${when(appointment.start)} is cancelled`);
-      onCancelled(appointment);
+        announce(`The appointment on ${when(appointment.start)} is cancelled`);
+        onCancelled(appointment);
+      },
     });
+    fill(place, form);
+    form.querySelector("textarea").focus();
   });
   return item;
 }

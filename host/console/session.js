@@ -34,16 +34,3 @@ export function end() {
   sessionStorage.removeItem(KEY);
 }
 
-/** Where each role's pages start. */
-const HOMES = {
-  patient: "#/patient",
-  receptionist: "#/reception",
-  clinician: "#/prescribe",
-  auditor: "#/audit",
-  admin: "#/admin",
-};
-
-/** Where a role starts, or null when the console has no page for it yet. */
-export function home(role) {
-  return HOMES[role] || null;
-}

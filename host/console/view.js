@@ -135,3 +135,38 @@ export function field(label, control, hint) {
   };
   return wrapper;
 }
+
+/**
+ * A form that asks for a reason (required) and submits it:
+ * `onSubmit(reason, form)`; a problem it throws is shown in the form, which
+ * stays for another try. `extra` goes before the reason, `after` after the
+ * submit button.
+ */
+export function reasonForm({
+  label = "Reason", hint, missing = "Give a reason", button, doing = button.toLowerCase(),
+  danger = false, extra = [], after = [], onSubmit,
+}) {
+  const reason = h("textarea", { name: "reason", required: true, maxlength: 500 });
+  const reasonField = field(label, reason, hint);
+  const problemPlace = h("div");
+  const submit = h("button", { type: "submit", class: danger ? "danger" : null }, button);
+  const form = h("form", { novalidate: true }, extra, reasonField, problemPlace, submit, after);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!reason.value.trim()) {
+      reasonField.setError(missing);
+      reason.focus();
+      return;
+    }
+    reasonField.setError(null);
+    submit.disabled = true;
+    try {
+      await onSubmit(reason.value.trim(), form);
+    } catch (error) {
+      showProblem(problemPlace, error, doing);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}

@@ -5,7 +5,7 @@
 // deployment history as a timeline.
 
 import { call, get } from "../api.js";
-import { h, fill, field, when, showProblem, announce, newId } from "../view.js";
+import { h, fill, field, when, showProblem, announce, newId, reasonForm } from "../view.js";
 
 const FUNCTIONS = { scheduling: "Scheduling appointments", prescribing: "Prescribing" };
 
@@ -20,32 +20,8 @@ function capitalised(text) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** A form with a reason (required) and a submit button; `onSubmit(reason, form)`. */
-function reasonForm({ button, danger, extra = [], onSubmit, hint }) {
-  const reason = h("textarea", { name: "reason", required: true, maxlength: 500 });
-  const reasonField = field("Reason", reason, hint || "Kept in the deployment history and the audit trail");
-  const problemPlace = h("div");
-  const submit = h("button", { type: "submit", class: danger ? "danger" : null }, button);
-  const form = h("form", { novalidate: true }, extra, reasonField, problemPlace, submit);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!reason.value.trim()) {
-      reasonField.setError("Give a reason");
-      reason.focus();
-      return;
-    }
-    reasonField.setError(null);
-    submit.disabled = true;
-    try {
-      await onSubmit(reason.value.trim(), form);
-    } catch (error) {
-      showProblem(problemPlace, error, button.toLowerCase());
-    } finally {
-      submit.disabled = false;
-    }
-  });
-  return form;
-}
+/** Where an admin's reason is kept. */
+const KEPT = "Kept in the deployment history and the audit trail";
 
 function healthView(slot) {
   const calls = slot.calls || { calls: 0, failures: 0, mean_ms: 0 };
@@ -151,6 +127,7 @@ function slotSection(slot, modules, history, done) {
       h("div", { class: "trial-report" }, reportView(trial)),
       h("div", { class: "columns" },
         h("div", {}, h("h4", {}, "Promote the candidate"), reasonForm({
+          hint: KEPT,
           button: "Promote",
           onSubmit: async (reason) => {
             await call("POST", `/admin/slots/${fn}/promote`, { reason });
@@ -158,6 +135,7 @@ function slotSection(slot, modules, history, done) {
           },
         })),
         h("div", {}, h("h4", {}, `End the ${trial.mode}`), reasonForm({
+          hint: KEPT,
           button: "Abort",
           danger: true,
           onSubmit: async (reason) => {
@@ -183,6 +161,7 @@ function slotSection(slot, modules, history, done) {
         field("Share (%)", percent, "For a canary or a shadow: 1 to 100"),
       ];
       section.append(h("h3", {}, "Change module"), reasonForm({
+        hint: KEPT,
         button: "Start",
         extra,
         onSubmit: async (reason, form) => {

@@ -130,7 +130,13 @@ async function showPatient(place, patient, nhsNumber, session) {
 
   let generation = 0;
   let timer = null;
-  let standing = [];
+  /** Shows a hook's cards under "Decision support"; returns them. */
+  function showCards(answered) {
+    const list = answered || [];
+    fill(cards, list.length === 0 ? h("p", {}, "No warnings for this prescription.")
+      : h("ul", { class: "cards" }, list.map(cardView)));
+    return list;
+  }
   async function check() {
     if (invalidDraft()) return;
     generation += 1;
@@ -143,9 +149,7 @@ async function showPatient(place, patient, nhsNumber, session) {
       return;
     }
     if (mine !== generation) return; // a newer draft is being checked
-    standing = answer.cards || [];
-    fill(cards, standing.length === 0 ? h("p", {}, "No warnings for this prescription.")
-      : h("ul", { class: "cards" }, standing.map(cardView)));
+    const standing = showCards(answer.cards);
     const critical = standing.filter((c) => c.indicator === "critical").length;
     announce(standing.length === 0 ? "No warnings" : `${standing.length} warnings${critical ? `, ${critical} critical` : ""}`);
   }
@@ -166,10 +170,7 @@ async function showPatient(place, patient, nhsNumber, session) {
       showProblem(status, error, "check the prescription before signing");
       return;
     }
-    standing = signed.cards || [];
-    fill(cards, standing.length === 0 ? h("p", {}, "No warnings for this prescription.")
-      : h("ul", { class: "cards" }, standing.map(cardView)));
-    const critical = standing.filter((c) => c.indicator === "critical");
+    const critical = showCards(signed.cards).filter((c) => c.indicator === "critical");
     if (critical.length > 0 && !reason) {
       if (!reasonInput) {
         const textarea = h("textarea", { name: "override", required: true, maxlength: 500 });

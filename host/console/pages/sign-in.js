@@ -3,7 +3,7 @@
 // console's client id configured, OpenID Connect (see oidc.js).
 
 import { call, get } from "../api.js";
-import { home, start } from "../session.js";
+import { start } from "../session.js";
 import { h, fill, showProblem, announce } from "../view.js";
 import { spaced } from "../nhs-number.js";
 import { begin } from "../oidc.js";
@@ -16,8 +16,8 @@ const ROLE_NAMES = {
   auditor: "Audit",
 };
 
-/** Draws the sign-in page. */
-export async function render(main) {
+/** Draws the sign-in page; `home(role)` is where a role starts, if anywhere. */
+export async function render(main, session, home) {
   main.append(h("h1", {}, "Sign in"));
   const place = h("div");
   main.append(place);

@@ -96,7 +96,7 @@ pub fn router(identity: &Identity) -> Router<AppState> {
     Router::new()
         .route(
             "/",
-            get(move || async move { serve(&ASSETS[0], &for_index) }),
+            get(move || async move { file(Path("index.html".to_string()), &for_index) }),
         )
         .route(
             "/console/{*file}",

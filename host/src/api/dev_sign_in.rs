@@ -103,20 +103,25 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 async fn sign_in_config(State(state): State<AppState>) -> Json<Value> {
     let identity = &state.config.identity;
-    Json(match (&state.dev_key, &identity.console_client_id) {
-        (Some(_), _) => json!({"mode": "development"}),
-        (None, Some(client_id)) => json!({
-            "mode": "oidc",
-            "issuer": identity.issuer,
-            "client_id": client_id,
-            "scope": "openid",
-        }),
-        (None, None) => json!({"mode": "none"}),
-    })
+    Json(
+        match (
+            state.verifier.development_key(),
+            &identity.console_client_id,
+        ) {
+            (Some(_), _) => json!({"mode": "development"}),
+            (None, Some(client_id)) => json!({
+                "mode": "oidc",
+                "issuer": identity.issuer,
+                "client_id": client_id,
+                "scope": "openid",
+            }),
+            (None, None) => json!({"mode": "none"}),
+        },
+    )
 }
 
 async fn users(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    if state.dev_key.is_none() {
+    if state.verifier.development_key().is_none() {
         return Err(off());
     }
     let staff = |user: &str, name: &str, role: Role| json!({"user": user, "name": name, "role": role.as_str(), "organisation": demo::ORG});
@@ -142,7 +147,7 @@ async fn token(
     State(state): State<AppState>,
     body: Result<Json<SignIn>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Some(key) = state.dev_key.clone() else {
+    let Some(key) = state.verifier.development_key() else {
         return Err(off());
     };
     let Json(request) = body.map_err(|rejection| match rejection {

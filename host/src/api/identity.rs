@@ -7,6 +7,7 @@
 //! for which organisation, in which roles.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -164,6 +165,7 @@ pub struct Verifier {
     audience: String,
     max_lifetime_secs: u64,
     cache: TokenCache<Principal>,
+    development_key: Option<Arc<DevKey>>,
 }
 
 impl Verifier {
@@ -177,6 +179,7 @@ impl Verifier {
         let identity = &config.identity;
         let development = config.development();
         let mut keys = Vec::new();
+        let mut development_key = None;
         match &identity.jwks_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -213,6 +216,7 @@ impl Verifier {
                     Algorithm::ES256,
                     dev.decoding_key()?,
                 ));
+                development_key = Some(Arc::new(dev));
             }
         }
         if let Some(secret) = &identity.hs256_secret {
@@ -235,7 +239,14 @@ impl Verifier {
             audience: identity.audience.clone(),
             max_lifetime_secs: identity.max_token_lifetime_secs,
             cache: TokenCache::new(LEEWAY_SECS),
+            development_key,
         })
+    }
+
+    /// The development key, when this verifier trusts it (development mode
+    /// with no JWKS): the console's development sign-in signs with it.
+    pub fn development_key(&self) -> Option<Arc<DevKey>> {
+        self.development_key.clone()
     }
 
     /// Verifies a token and returns its caller: in full the first time,

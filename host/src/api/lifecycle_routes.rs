@@ -311,9 +311,8 @@ async fn add_module(
             let module = verified
                 .compile(&runtime)
                 .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, IssueCode::BusinessRule, format!("{e:#}")))?;
-            let conn = runtime.records().connection().map_err(internal)?;
             registry::add_module(
-                &conn,
+                &*runtime.records().connection().map_err(internal)?,
                 &org,
                 &module.hash,
                 &module.label,
@@ -328,21 +327,22 @@ async fn add_module(
                 registry::AddError::Store(e) => internal(e),
                 e => ApiError::new(StatusCode::CONFLICT, IssueCode::Conflict, e.to_string()),
             })?;
-            // The standard's conformance suite, in a scratch store, so the
-            // admin sees at once how the module does; a deploy runs its
-            // readiness checks again before the module serves.
-            let conformance = match module.label.parse() {
-                Ok(id) => match conformance::run(id, &verified.component) {
-                    Ok(report) => {
-                        // A pass is recorded, so a deploy need not run it again.
-                        if report.passed() {
-                            registry::record_conformance(&conn, &module.hash, &report.text(), crate::runtime::call_state::now_ms())
-                                .map_err(internal)?;
-                        }
-                        json!({"passed": report.passed(), "results": report.results})
+            // The standard's conformance suite, in a scratch store and with
+            // no connection held, so the admin sees at once how the module
+            // does. A pass is recorded, so a deploy need not run it again.
+            let conformance = match conformance::run(module.id.clone(), &verified.component) {
+                Ok(report) => {
+                    if report.passed() {
+                        registry::record_conformance(
+                            &*runtime.records().connection().map_err(internal)?,
+                            &module.hash,
+                            &report.text(),
+                            crate::runtime::call_state::now_ms(),
+                        )
+                        .map_err(internal)?;
                     }
-                    Err(e) => json!({"passed": false, "error": format!("{e:#}"), "results": []}),
-                },
+                    json!({"passed": report.passed(), "results": report.results})
+                }
                 Err(e) => json!({"passed": false, "error": format!("{e:#}"), "results": []}),
             };
             Ok(json!({"module": module.label.to_string(), "sha256": module.hash, "world": module.standard.world(),

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::api::config::Config;
-use crate::api::identity::{DevKey, Verifier};
+use crate::api::identity::Verifier;
 use crate::api::{self, AppState};
 use crate::lifecycle::startup::{self, Startup};
 use crate::runtime::engine::Runtime;
@@ -47,19 +47,11 @@ pub fn app_state(config: Config) -> anyhow::Result<AppState> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.listen));
     crate::lifecycle::replication::start(&runtime, &config.trust, &address)?;
-    // The development key is trusted (so the console may sign in with it)
-    // exactly when the verifier made or loaded it: development mode, no JWKS.
-    let dev_key = if config.development() && config.identity.jwks_file.is_none() {
-        Some(Arc::new(DevKey::load(&config.data_dir)?))
-    } else {
-        None
-    };
     Ok(AppState {
         runtime,
         verifier: Arc::new(verifier),
         config: Arc::new(config),
         refusals: Default::default(),
-        dev_key,
     })
 }
 
