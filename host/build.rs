@@ -30,6 +30,36 @@ const PACKAGES: &[&str] = &[
     "never-critical",
 ];
 
+/// Modules built against an earlier release of a standard, with the SDK's
+/// bindings of that release: built in a cargo run of their own.
+const FIRST_RELEASE_PACKAGES: &[&str] = &["scheduling-0-1"];
+
+/// Builds wasm packages of the workspace for `wasm32-wasip2`, in release, in
+/// one nested cargo run into `target_dir`.
+fn build_wasm(root: &Path, target_dir: &Path, packages: &[&str]) {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--release")
+        .arg("--target")
+        .arg(TARGET)
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"));
+    for package in packages {
+        cmd.arg("--package").arg(package);
+    }
+    cmd.env("CARGO_TARGET_DIR", target_dir)
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER");
+    let status = cmd.status().expect("cannot run cargo to build the modules");
+    if !status.success() {
+        panic!("building the modules for {TARGET} failed: see the errors above");
+    }
+}
+
 fn main() {
     let manifest_dir =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -45,30 +75,14 @@ fn main() {
     ensure_target();
 
     let target_dir = root.join("target").join("wasm");
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut cmd = Command::new(cargo);
-    cmd.arg("build")
-        .arg("--release")
-        .arg("--target")
-        .arg(TARGET)
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"));
-    for package in PACKAGES {
-        cmd.arg("--package").arg(package);
-    }
-    cmd.env("CARGO_TARGET_DIR", &target_dir)
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER");
-    let status = cmd.status().expect("cannot run cargo to build the modules");
-    if !status.success() {
-        panic!("building the modules for {TARGET} failed: see the errors above");
-    }
+    build_wasm(&root, &target_dir, PACKAGES);
+    // Alone: it asks the SDK for the first release's bindings, which must
+    // not reach the other modules' builds through cargo's feature
+    // unification.
+    build_wasm(&root, &target_dir, FIRST_RELEASE_PACKAGES);
 
     let out = target_dir.join(TARGET).join("release");
-    for package in PACKAGES {
+    for package in PACKAGES.iter().chain(FIRST_RELEASE_PACKAGES) {
         let file = out.join(format!("{}.wasm", package.replace('-', "_")));
         assert!(
             file.exists(),
@@ -105,11 +119,29 @@ fn ensure_target() {
     }
 }
 
-/// The standards' provider worlds: the constant to write, the standard's WIT
-/// package directory (with its `deps`), and the world's name in it.
-const WORLDS: &[(&str, &str, &str)] = &[
-    ("SCHEDULING", "wit/scheduling", "scheduling-provider"),
-    ("PRESCRIBING", "wit/prescribing", "prescribing-provider"),
+/// The standards' provider worlds: the constant to write, the standard it is
+/// a release of, the release's WIT package directory (with its `deps`), and
+/// the world's name in it. `wit/<function>` holds each standard's newest
+/// release; `wit/<function>-<version>` an earlier one the host still serves.
+const WORLDS: &[(&str, &str, &str, &str)] = &[
+    (
+        "SCHEDULING",
+        "Scheduling",
+        "wit/scheduling",
+        "scheduling-provider",
+    ),
+    (
+        "SCHEDULING_0_1",
+        "Scheduling",
+        "wit/scheduling-0.1.0",
+        "scheduling-provider",
+    ),
+    (
+        "PRESCRIBING",
+        "Prescribing",
+        "wit/prescribing",
+        "prescribing-provider",
+    ),
 ];
 
 /// Writes `$OUT_DIR/worlds.rs`: one `World` constant per provider world,
@@ -118,7 +150,7 @@ const WORLDS: &[(&str, &str, &str)] = &[
 /// exports. WIT features marked `@unstable` stay off, as in `wasm-tools`.
 fn write_worlds(root: &Path) {
     let mut out = String::from("// Written by the build script from `wit/`; do not edit.\n");
-    for (constant, dir, world) in WORLDS {
+    for (constant, standard, dir, world) in WORLDS {
         let mut resolve = Resolve::default();
         let (package, _) = resolve
             .push_path(root.join(dir))
@@ -155,7 +187,9 @@ fn write_worlds(root: &Path) {
             out,
             "/// `{name}`, as `{dir}` publishes it.\n\
              pub(crate) const {constant}: World = World {{\n    \
+             standard: Standard::{standard},\n    \
              name: {name:?},\n    \
+             dir: {dir:?},\n    \
              imports: &{imports:?},\n    \
              export: {export:?},\n}};"
         )

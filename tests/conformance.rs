@@ -134,6 +134,6 @@ fn the_command_reports_as_text_json_and_junit() {
     assert_eq!(failed, vec!["scheduling.book.optional-fields"]);
     let xml = std::fs::read_to_string(dir.join("panicky_scheduling.xml")).expect("junit");
     assert!(xml.contains("tests=\"9\" failures=\"1\""), "{xml}");
-    assert!(xml.contains("<testcase classname=\"care:scheduling/scheduling-provider@0.1.0\" name=\"scheduling.book.optional-fields\">\n    <failure"), "{xml}");
+    assert!(xml.contains("<testcase classname=\"care:scheduling/scheduling-provider@0.2.0\" name=\"scheduling.book.optional-fields\">\n    <failure"), "{xml}");
     let _ = std::fs::remove_dir_all(dir);
 }

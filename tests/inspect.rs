@@ -31,10 +31,14 @@ fn bundled_modules_name_their_world() {
     for (stem, world) in [
         (
             "meridian_scheduling",
-            "care:scheduling/scheduling-provider@0.1.0",
+            "care:scheduling/scheduling-provider@0.2.0",
         ),
         (
             "bramble_scheduling",
+            "care:scheduling/scheduling-provider@0.2.0",
+        ),
+        (
+            "scheduling_0_1",
             "care:scheduling/scheduling-provider@0.1.0",
         ),
         (
@@ -53,6 +57,13 @@ fn bundled_modules_name_their_world() {
             text.lines()
                 .any(|l| l.trim().starts_with("care:types/context@0.1.0")),
             "{text}"
+        );
+        // A module of the standard's first release is served, its calls
+        // adapted to the newest.
+        assert_eq!(
+            text.contains("an earlier release: served, its calls adapted to care:scheduling/scheduling-provider@0.2.0"),
+            world.ends_with("@0.1.0") && world.starts_with("care:scheduling/"),
+            "{stem}: {text}"
         );
     }
 }
@@ -116,11 +127,17 @@ const BUILT: &[&str] = &[
     "double_booker",
     "panicky_scheduling",
     "never_critical",
+    "scheduling_0_1",
 ];
 
-/// The standards' WIT packages: (directory under `wit/`, world).
-const WORLDS: [(&str, &str); 2] = [
-    ("scheduling", "care:scheduling/scheduling-provider@0.1.0"),
+/// The standards' WIT packages, each release the host serves: (directory
+/// under `wit/`, world).
+const WORLDS: [(&str, &str); 3] = [
+    ("scheduling", "care:scheduling/scheduling-provider@0.2.0"),
+    (
+        "scheduling-0.1.0",
+        "care:scheduling/scheduling-provider@0.1.0",
+    ),
     ("prescribing", "care:prescribing/prescribing-provider@0.1.0"),
 ];
 
@@ -165,21 +182,23 @@ fn run_targets(component: &Path, standard: &str, world: &str, flags: &[&str]) ->
 
 #[test]
 fn bundled_modules_fit_their_published_world_by_wasm_tools() {
-    for (stem, standard) in [
+    for (stem, release) in [
         ("meridian_scheduling", 0),
         ("bramble_scheduling", 0),
-        ("northwind_prescribing", 1),
+        ("scheduling_0_1", 1),
+        ("northwind_prescribing", 2),
     ] {
-        let (dir, world) = WORLDS[standard];
+        let (dir, world) = WORLDS[release];
         let (ok, text) = targets(&built_path(stem), dir, world);
         assert!(ok, "{stem} does not target {world}: {text}");
         // Built with the SDK, from the same WIT, they name the world's own
         // versions, so even the exact check passes.
         let (ok, text) = targets_exactly(&built_path(stem), dir, world);
         assert!(ok, "{stem} does not target {world} exactly: {text}");
-        let (other_dir, other_world) = WORLDS[1 - standard];
-        let (ok, text) = targets(&built_path(stem), other_dir, other_world);
-        assert!(!ok, "{stem} must not target {other_world}: {text}");
+        for (other_dir, other_world) in WORLDS.iter().filter(|(d, _)| *d != dir) {
+            let (ok, text) = targets(&built_path(stem), other_dir, other_world);
+            assert!(!ok, "{stem} must not target {other_world}: {text}");
+        }
     }
 }
 
@@ -292,13 +311,20 @@ fn versions_match_on_their_semver_track_as_wasm_tools_matches_them() {
     for (from, to, fits) in [
         ("@0.2.12", "@0.2.10", true),
         (
-            "care:scheduling/records@0.1.0",
-            "care:scheduling/records@0.1.7",
+            "care:scheduling/records@0.2.0",
+            "care:scheduling/records@0.2.7",
             true,
         ),
         (
+            "care:scheduling/records@0.2.0",
+            "care:scheduling/records@1.2.0",
+            false,
+        ),
+        // A 0.2.0 module that imports the first release's records is
+        // neither release's module.
+        (
+            "care:scheduling/records@0.2.0",
             "care:scheduling/records@0.1.0",
-            "care:scheduling/records@1.1.0",
             false,
         ),
         ("wasi:io/poll@0.2.12", "wasi:io/poll@0.3.12", false),

@@ -23,7 +23,7 @@ fn patchbay(args: &[&str]) -> (bool, String) {
 const MANIFEST: &str = r#"supplier = "meridian"
 name = "scheduling"
 version = "1.0.0"
-world = "care:scheduling/scheduling-provider@0.1.0"
+world = "care:scheduling/scheduling-provider@0.2.0"
 description = "Books any free slot that has not started."
 "#;
 
@@ -75,7 +75,7 @@ fn the_supplier_path_keygen_package_verify() {
     ]);
     assert!(ok, "{text}");
     assert!(
-        text.contains("care:scheduling/scheduling-provider@0.1.0") && text.contains("signed"),
+        text.contains("care:scheduling/scheduling-provider@0.2.0") && text.contains("signed"),
         "{text}"
     );
     let trust = format!("meridian={key}");
@@ -169,7 +169,7 @@ fn refusals_are_distinct() {
 
     // A manifest that claims another world.
     let wrong = MANIFEST.replace(
-        "care:scheduling/scheduling-provider@0.1.0",
+        "care:scheduling/scheduling-provider@0.2.0",
         "care:prescribing/prescribing-provider@0.1.0",
     );
     let mismatch = write(

@@ -222,7 +222,7 @@ fn a_module_of_another_standard_cannot_take_the_slot() {
         "{refused}"
     );
     assert!(
-        refused.contains("care:scheduling/scheduling-provider@0.1.0"),
+        refused.contains("care:scheduling/scheduling-provider@0.2.0"),
         "{refused}"
     );
     assert_eq!(slot.active().module.id.to_string(), MERIDIAN_SCHEDULING.id);

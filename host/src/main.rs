@@ -589,7 +589,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "packaged {} ({}) into {}{}",
                 module.id,
-                module.standard.world(),
+                module.world.name,
                 out.display(),
                 if key.is_some() {
                     ", signed"
@@ -627,7 +627,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "verified: {} implements {}, signed by trusted key {}",
                 module.id,
-                module.standard.world(),
+                module.world.name,
                 verified.signed_by.unwrap_or_default()
             );
             Ok(ExitCode::SUCCESS)

@@ -28,7 +28,11 @@ pub mod time;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExample;
 
-#[cfg(any(feature = "scheduling", feature = "prescribing"))]
+#[cfg(any(
+    feature = "scheduling",
+    feature = "scheduling-0-1",
+    feature = "prescribing"
+))]
 #[doc(hidden)]
 pub use wit_bindgen;
 
@@ -36,7 +40,11 @@ pub use wit_bindgen;
 /// `wasip2` crate's bindings, of the same WASI release as the worlds. A
 /// module may use them (or the standard library, which uses WASI itself); a
 /// host grants nothing through them unless the deployment says so.
-#[cfg(any(feature = "scheduling", feature = "prescribing"))]
+#[cfg(any(
+    feature = "scheduling",
+    feature = "scheduling-0-1",
+    feature = "prescribing"
+))]
 pub use wasip2 as wasi;
 
 /// Generates a provider world's bindings from its standard's WIT package
@@ -45,12 +53,21 @@ pub use wasip2 as wasi;
 /// the supplier's own code share one WASI, and nothing here is derived for
 /// WASI's resources. wit-bindgen refuses a key missing from, or unused by,
 /// the world, so this list cannot drift from the WIT unnoticed.
-#[cfg(any(feature = "scheduling", feature = "prescribing"))]
+///
+/// `source` is wit-bindgen's: the world and its WIT directory, or an inline
+/// world over a directory.
+#[cfg(any(
+    feature = "scheduling",
+    feature = "scheduling-0-1",
+    feature = "prescribing"
+))]
 macro_rules! provider_bindings {
     ($world:tt, $path:tt, $module:tt) => {
+        provider_bindings!(source: { world: $world, path: $path }, $module);
+    };
+    (source: { $($source:tt)* }, $module:tt) => {
         wit_bindgen::generate!({
-            world: $world,
-            path: $path,
+            $($source)*,
             pub_export_macro: true,
             export_macro_name: "export_bindings",
             default_bindings_module: $module,
@@ -90,8 +107,9 @@ macro_rules! provider_bindings {
     };
 }
 
-/// Bindings for `care:scheduling/scheduling-provider`: a scheduling module exports
-/// `booking` and imports the organisation's records.
+/// Bindings for `care:scheduling/scheduling-provider`, the scheduling
+/// standard's newest release (0.2.0): a scheduling module exports `booking`
+/// and imports the organisation's records.
 #[cfg(feature = "scheduling")]
 pub mod scheduling {
     provider_bindings!(
@@ -103,6 +121,7 @@ pub mod scheduling {
     include!("world_helpers.rs");
 
     pub mod ops;
+    pub mod reads;
 
     /// Registers a type implementing [`prelude::Guest`] as the module's
     /// `care:scheduling/booking` export. It takes effect on `wasm32` only, so
@@ -120,8 +139,8 @@ pub mod scheduling {
     /// records and booking types, the host imports and the `Guest` trait.
     pub mod prelude {
         pub use super::care::scheduling::records::{
-            self, Appointment, AppointmentStatus, DeliveryChannel, NewAppointment, Schedule, Slot,
-            SlotQuery, SlotStatus,
+            self, Appointment, AppointmentQuery, AppointmentStatus, DeliveryChannel,
+            NewAppointment, Schedule, Slot, SlotQuery, SlotStatus,
         };
         pub use super::care::types::context;
         pub use super::care::types::patients::{self, Patient};
@@ -133,6 +152,10 @@ pub mod scheduling {
         };
     }
 }
+
+/// The scheduling standard's first release, 0.1.0 (see the file).
+#[cfg(feature = "scheduling-0-1")]
+pub mod scheduling_0_1;
 
 /// Bindings for `care:prescribing/prescribing-provider`: a prescribing module exports
 /// `ordering` and imports the patient's medication and allergies.

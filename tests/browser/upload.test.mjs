@@ -23,7 +23,7 @@ before(async () => {
   execFileSync(binary, ["keygen", "--out", join(dir, "supplier.key")]);
   const publicKey = readFileSync(join(dir, "supplier.pub"), "utf8").trim();
   writeFileSync(join(dir, "manifest.toml"), 'supplier = "oakfield"\nname = "scheduling"\nversion = "0.9.0"\n'
-    + 'world = "care:scheduling/scheduling-provider@0.1.0"\ndescription = "Books whatever it is asked"\n');
+    + 'world = "care:scheduling/scheduling-provider@0.2.0"\ndescription = "Books whatever it is asked"\n');
   packagePath = join(dir, "oakfield.carepkg");
   execFileSync(binary, ["package", "--component", join(ROOT, "target", "wasm", "wasm32-wasip2", "release", "double_booker.wasm"),
     "--manifest", join(dir, "manifest.toml"), "--key", join(dir, "supplier.key"), "--out", packagePath]);

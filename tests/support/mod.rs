@@ -115,6 +115,7 @@ impl Harness {
             schedule_id: None,
             service_type: None,
             status: Some(patchbay::runtime::scheduling::SlotStatus::Free),
+            limit: None,
         };
         patchbay::runtime::interfaces::scheduling_records::slots(&conn, org, &query).expect("slots")
     }

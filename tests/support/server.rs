@@ -431,7 +431,8 @@ pub fn cli(s: &Server, token: &str, args: &[&str]) -> (bool, String) {
     )
 }
 
-/// Builds a scheduling package of a built component; returns its path.
+/// Builds a scheduling package of a built component, its manifest claiming
+/// the release of the standard the component implements; returns its path.
 pub fn package(
     dir: &std::path::Path,
     stem: &str,
@@ -440,10 +441,18 @@ pub fn package(
     version: &str,
     key: Option<&SupplierKey>,
 ) -> String {
-    let manifest = format!(
-        "supplier = \"{supplier}\"\nname = \"{name}\"\nversion = \"{version}\"\nworld = \"care:scheduling/scheduling-provider@0.1.0\"\ndescription = \"test\"\n"
-    );
     let bytes = std::fs::read(built_path(stem)).expect("component");
+    let world = patchbay::Module::compile(
+        &wasmtime::Engine::default(),
+        format!("{supplier}/{name}@{version}").parse().expect("id"),
+        &bytes,
+    )
+    .expect("a module of a standard")
+    .world
+    .name;
+    let manifest = format!(
+        "supplier = \"{supplier}\"\nname = \"{name}\"\nversion = \"{version}\"\nworld = \"{world}\"\ndescription = \"test\"\n"
+    );
     let package = Package::build(&manifest, &bytes, key).expect("package");
     let path = dir.join(format!("{stem}.carepkg"));
     std::fs::write(&path, serde_json::to_string(&package).expect("json")).expect("write");

@@ -144,7 +144,9 @@ function slotSection(slot, modules, history, done) {
           },
         }))));
   } else {
-    const candidates = modules.filter((m) => m.world === slot.world && m.label !== slot.module);
+    // Any release of the slot's standard: the host adapts an earlier one.
+    const standardOf = (world) => world.split("@")[0];
+    const candidates = modules.filter((m) => standardOf(m.world) === standardOf(slot.world) && m.label !== slot.module);
     if (candidates.length > 0) {
       const moduleSelect = h("select", { name: "module" }, candidates.map((m) => h("option", { value: m.label }, m.label)));
       const modeName = newId("mode");

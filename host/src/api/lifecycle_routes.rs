@@ -316,7 +316,7 @@ async fn add_module(
                 &org,
                 &module.hash,
                 &module.label,
-                module.standard.world(),
+                module.world.name,
                 &verified.component,
                 Some(&verified.manifest.grants),
                 verified.signed_by.as_deref(),
@@ -345,7 +345,7 @@ async fn add_module(
                 }
                 Err(e) => json!({"passed": false, "error": format!("{e:#}"), "results": []}),
             };
-            Ok(json!({"module": module.label.to_string(), "sha256": module.hash, "world": module.standard.world(),
+            Ok(json!({"module": module.label.to_string(), "sha256": module.hash, "world": module.world.name,
                 "signed_by": verified.signed_by, "conformance": conformance}))
         })
         .await

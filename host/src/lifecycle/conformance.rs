@@ -193,7 +193,7 @@ pub fn run(id: ModuleId, component: &[u8]) -> Result<Report, LoadError> {
     }
     Ok(Report {
         module: module.id.to_string(),
-        world: standard.world().to_string(),
+        world: module.world.name.to_string(),
         results,
     })
 }

@@ -67,15 +67,15 @@ pub fn inspect_bytes(engine: &Engine, file: &str, bytes: &[u8]) -> Report {
         Err(e) => report.problem = Some(e.to_string()),
         Ok(component) => {
             let shape = Shape::of(engine, &component);
-            if let Some(standard) = shape.exported_standard() {
+            if let Some(world) = shape.exported_world() {
                 report.outside_world = shape
-                    .imports_outside(standard)
+                    .imports_outside(world)
                     .into_iter()
                     .map(str::to_string)
                     .collect();
             }
-            match shape.standard() {
-                Ok(standard) => report.world = Some(standard.world().to_string()),
+            match shape.world() {
+                Ok(world) => report.world = Some(world.name.to_string()),
                 Err(e) => report.problem = Some(LoadError::from(e).to_string()),
             }
             report.shape = Some(shape);
@@ -90,14 +90,18 @@ impl std::fmt::Display for Report {
         writeln!(f, "size:    {} bytes", self.size)?;
         writeln!(f, "sha256:  {}", self.sha256)?;
         match (&self.world, &self.problem) {
-            (Some(world), _) => {
-                let function = Standard::ALL
-                    .into_iter()
-                    .find(|s| s.world() == world)
-                    .map(|s| s.function())
-                    .unwrap_or("?");
-                writeln!(f, "world:   {world} ({function})")?
-            }
+            (Some(world), _) => match Standard::every_release().find(|w| w.name == world) {
+                Some(w) if w.is_newest() => {
+                    writeln!(f, "world:   {world} ({})", w.standard.function())?
+                }
+                Some(w) => writeln!(
+                    f,
+                    "world:   {world} ({}, an earlier release: served, its calls adapted to {})",
+                    w.standard.function(),
+                    w.standard.world()
+                )?,
+                None => writeln!(f, "world:   {world}")?,
+            },
             (None, Some(problem)) => writeln!(f, "world:   none: {problem}")?,
             (None, None) => writeln!(f, "world:   none")?,
         }
@@ -107,7 +111,7 @@ impl std::fmt::Display for Report {
                 writeln!(f, "  {e}")?;
             }
             writeln!(f, "imports:")?;
-            let world = shape.exported_standard().map(Standard::published);
+            let world = shape.exported_world();
             for i in &shape.imports {
                 match world.map(|w| w.import_matching(i)) {
                     Some(None) => writeln!(f, "  {i}  (not in the world)")?,

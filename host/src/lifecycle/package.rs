@@ -31,7 +31,7 @@ pub struct Manifest {
     /// Its version, semver.
     pub version: String,
     /// The standard world it implements, e.g.
-    /// `care:scheduling/scheduling-provider@0.1.0`.
+    /// `care:scheduling/scheduling-provider@0.2.0`.
     pub world: String,
     /// What it does, for the operator.
     pub description: String,
@@ -332,12 +332,12 @@ impl Verified {
 
     /// Checks that the component implements the world the manifest claims.
     pub fn check_world(&self, shape: &Shape) -> Result<Standard, PackageError> {
-        let found = shape.standard();
+        let found = shape.world();
         match found {
-            Ok(standard) if standard.world() == self.manifest.world => Ok(standard),
-            Ok(standard) => Err(PackageError::WorldMismatch {
+            Ok(world) if world.name == self.manifest.world => Ok(world.standard),
+            Ok(world) => Err(PackageError::WorldMismatch {
                 claimed: self.manifest.world.clone(),
-                found: format!("implements {}", standard.world()),
+                found: format!("implements {}", world.name),
             }),
             Err(e) => Err(PackageError::WorldMismatch {
                 claimed: self.manifest.world.clone(),

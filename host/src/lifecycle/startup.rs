@@ -172,11 +172,11 @@ fn record_configured(
         .compile(named.label.parse()?, &named.bytes)
         .with_context(|| format!("module {}", named.label))?;
     if let Some(world) = &named.claimed_world
-        && world != compiled.standard.world()
+        && world != compiled.world.name
     {
         return Err(package::PackageError::WorldMismatch {
             claimed: world.clone(),
-            found: format!("implements {}", compiled.standard.world()),
+            found: format!("implements {}", compiled.world.name),
         }
         .into());
     }
@@ -210,7 +210,7 @@ fn record_configured(
         ods,
         &compiled.hash,
         &named.label,
-        compiled.standard.world(),
+        compiled.world.name,
         &named.bytes,
         requested.as_ref(),
         named.signed_by.as_deref(),

@@ -20,6 +20,22 @@ pub mod scheduling {
     });
 }
 
+/// `care:scheduling/scheduling-provider@0.1.0`, the scheduling standard's
+/// first release, still served: its calls are adapted to the newest release
+/// (`interfaces::scheduling_0_1`).
+pub mod scheduling_0_1 {
+    wasmtime::component::bindgen!({
+        world: "care:scheduling/scheduling-provider",
+        path: "../wit/scheduling-0.1.0",
+        imports: { default: trappable },
+        additional_derives: [PartialEq],
+        with: {
+            "care:types": super::scheduling::care::types,
+            "wasi": wasmtime_wasi::p2::bindings::sync,
+        },
+    });
+}
+
 /// `care:prescribing/prescribing-provider`.
 pub mod prescribing {
     wasmtime::component::bindgen!({

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::runtime::bindings::{prescribing, scheduling};
+use crate::runtime::bindings::{prescribing, scheduling, scheduling_0_1};
 use crate::runtime::call_state::CallState;
 use crate::runtime::module::{LoadError, Module};
-use crate::runtime::standard::Standard;
+use crate::runtime::standard::{SCHEDULING_0_1, Standard};
 
 /// What a deployment's calls may use.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -102,8 +102,11 @@ impl Grants {
 
 /// A module's pre-instantiated component, typed by its standard.
 pub enum Pre {
-    /// A scheduling module.
+    /// A scheduling module of the standard's newest release.
     Scheduling(scheduling::SchedulingProviderPre<CallState>),
+    /// A scheduling module of the standard's first release, 0.1.0: the host
+    /// adapts its calls.
+    Scheduling01(scheduling_0_1::SchedulingProviderPre<CallState>),
     /// A prescribing module.
     Prescribing(prescribing::PrescribingProviderPre<CallState>),
 }
@@ -135,14 +138,17 @@ impl Deployment {
         let instance_pre = linker
             .instantiate_pre(&module.component)
             .map_err(|e| LoadError::Link(e.into()))?;
-        let standard = module.standard;
+        let world = module.world;
         let mismatch = |e: wasmtime::Error| {
             LoadError::Link(anyhow::Error::from(e).context(format!(
                 "its {} export does not match the standard's",
-                standard.export()
+                world.export
             )))
         };
-        let pre = match standard {
+        let pre = match world.standard {
+            Standard::Scheduling if world == SCHEDULING_0_1 => Pre::Scheduling01(
+                scheduling_0_1::SchedulingProviderPre::new(instance_pre).map_err(mismatch)?,
+            ),
             Standard::Scheduling => Pre::Scheduling(
                 scheduling::SchedulingProviderPre::new(instance_pre).map_err(mismatch)?,
             ),

@@ -10,7 +10,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::runtime::artifact_cache::{ArtifactCache, Origin};
-use crate::runtime::standard::{Shape, Standard, WorldMismatch};
+use crate::runtime::standard::{Shape, Standard, World, WorldMismatch};
 
 /// A module's name: `supplier/name@version`, e.g. `meridian/scheduling@1.0.0`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -121,6 +121,8 @@ pub struct Module {
     pub size: usize,
     /// The standard it implements.
     pub standard: Standard,
+    /// The release of the standard it was built against.
+    pub world: &'static World,
     /// What it imports and exports.
     pub shape: Shape,
     /// The compiled component.
@@ -158,7 +160,7 @@ impl Module {
             }
         };
         let shape = Shape::of(engine, &component);
-        let standard = shape.standard()?;
+        let world = shape.world()?;
         if let (Some(cache), Origin::Compiled) = (cache, origin) {
             cache.store(&hash, &component);
         }
@@ -167,7 +169,8 @@ impl Module {
             id,
             hash,
             size: bytes.len(),
-            standard,
+            standard: world.standard,
+            world,
             shape,
             component,
             origin,

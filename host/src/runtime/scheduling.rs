@@ -1,13 +1,17 @@
 //! Calling a scheduling module: one typed method per function of
 //! `care:scheduling/booking`, each a fresh instance under the slot's active
 //! deployment (see [`super::client`]); and how a shadow compares two
-//! scheduling modules' answers.
+//! scheduling modules' answers. A module of the standard's first release
+//! (0.1.0) is called through the same methods: its arguments and answers
+//! are converted (see [`super::interfaces::scheduling_0_1`]).
 
 use std::sync::Arc;
 
 use wasmtime::Store;
 
+use crate::runtime::bindings::Outcome;
 use crate::runtime::bindings::scheduling::SchedulingProvider;
+use crate::runtime::bindings::scheduling_0_1::SchedulingProvider as SchedulingProvider01;
 use crate::runtime::call::Recorded;
 use crate::runtime::call_error::CallError;
 use crate::runtime::call_state::{Access, CallContext, CallState};
@@ -21,7 +25,8 @@ use crate::runtime::transaction::Scratch;
 use crate::runtime::trial::Comparable;
 
 pub use crate::runtime::bindings::scheduling::care::scheduling::records::{
-    Appointment, AppointmentStatus, DeliveryChannel, Schedule, Slot, SlotQuery, SlotStatus,
+    Appointment, AppointmentQuery, AppointmentStatus, DeliveryChannel, Schedule, Slot, SlotQuery,
+    SlotStatus,
 };
 pub use crate::runtime::bindings::scheduling::exports::care::scheduling::booking::{
     Amendment, BookingRequest, SlotSearch,
@@ -30,16 +35,26 @@ pub use crate::runtime::bindings::scheduling::exports::care::scheduling::booking
 /// The scheduling standard, as the runtime calls it.
 pub enum SchedulingModule {}
 
+/// An instance of a scheduling module, of whichever release it was built
+/// against.
+pub enum SchedulingInstance {
+    /// The newest release.
+    Newest(SchedulingProvider),
+    /// The first release, 0.1.0.
+    First(SchedulingProvider01),
+}
+
 impl Provider for SchedulingModule {
     const STANDARD: Standard = Standard::Scheduling;
-    type Instance = SchedulingProvider;
+    type Instance = SchedulingInstance;
 
     fn instantiate(
         deployment: &Deployment,
         store: &mut Store<CallState>,
-    ) -> wasmtime::Result<SchedulingProvider> {
+    ) -> wasmtime::Result<SchedulingInstance> {
         match &deployment.pre {
-            Pre::Scheduling(pre) => pre.instantiate(store),
+            Pre::Scheduling(pre) => pre.instantiate(store).map(SchedulingInstance::Newest),
+            Pre::Scheduling01(pre) => pre.instantiate(store).map(SchedulingInstance::First),
             _ => Err(wasmtime::Error::msg(format!(
                 "{} is not a scheduling module",
                 deployment.module.label
@@ -75,26 +90,52 @@ impl Runtime {
     }
 }
 
+/// A first-release answer in the newest release's types.
+fn converted<A, B: From<A>>(answer: Result<A, Outcome>) -> Result<B, Outcome> {
+    answer.map(B::from)
+}
+
+/// A first-release list in the newest release's types.
+fn converted_list<A, B: From<A>>(answer: Result<Vec<A>, Outcome>) -> Result<Vec<B>, Outcome> {
+    answer.map(|items| items.into_iter().map(B::from).collect())
+}
+
 impl Booking {
     /// Free slots the module's policy offers.
     pub fn find_free_slots(&self, search: &SlotSearch) -> Result<Vec<Slot>, CallError> {
-        self.invoke("find-free-slots", Access::Read, |p, s| {
-            p.care_scheduling_booking().call_find_free_slots(s, search)
+        self.invoke("find-free-slots", Access::Read, |p, s| match p {
+            SchedulingInstance::Newest(p) => {
+                p.care_scheduling_booking().call_find_free_slots(s, search)
+            }
+            SchedulingInstance::First(p) => p
+                .care_scheduling_booking()
+                .call_find_free_slots(s, &search.clone().into())
+                .map(converted_list),
         })
     }
 
     /// Books a slot.
     pub fn book(&self, request: &BookingRequest) -> Result<Appointment, CallError> {
-        self.invoke("book", Access::Write, |p, s| {
-            p.care_scheduling_booking().call_book(s, request)
+        self.invoke("book", Access::Write, |p, s| match p {
+            SchedulingInstance::Newest(p) => p.care_scheduling_booking().call_book(s, request),
+            SchedulingInstance::First(p) => p
+                .care_scheduling_booking()
+                .call_book(s, &request.clone().into())
+                .map(converted),
         })
     }
 
     /// Cancels an appointment.
     pub fn cancel(&self, appointment_id: &str, reason: &str) -> Result<Appointment, CallError> {
-        self.invoke("cancel", Access::Write, |p, s| {
-            p.care_scheduling_booking()
+        self.invoke("cancel", Access::Write, |p, s| match p {
+            SchedulingInstance::Newest(p) => {
+                p.care_scheduling_booking()
+                    .call_cancel(s, appointment_id, reason)
+            }
+            SchedulingInstance::First(p) => p
+                .care_scheduling_booking()
                 .call_cancel(s, appointment_id, reason)
+                .map(converted),
         })
     }
 
@@ -104,16 +145,28 @@ impl Booking {
         appointment_id: &str,
         amendment: &Amendment,
     ) -> Result<Appointment, CallError> {
-        self.invoke("amend", Access::Write, |p, s| {
-            p.care_scheduling_booking()
-                .call_amend(s, appointment_id, amendment)
+        self.invoke("amend", Access::Write, |p, s| match p {
+            SchedulingInstance::Newest(p) => {
+                p.care_scheduling_booking()
+                    .call_amend(s, appointment_id, amendment)
+            }
+            SchedulingInstance::First(p) => p
+                .care_scheduling_booking()
+                .call_amend(s, appointment_id, &amendment.clone().into())
+                .map(converted),
         })
     }
 
     /// Reads an appointment.
     pub fn read(&self, appointment_id: &str) -> Result<Appointment, CallError> {
-        self.invoke("read", Access::Read, |p, s| {
-            p.care_scheduling_booking().call_read(s, appointment_id)
+        self.invoke("read", Access::Read, |p, s| match p {
+            SchedulingInstance::Newest(p) => {
+                p.care_scheduling_booking().call_read(s, appointment_id)
+            }
+            SchedulingInstance::First(p) => p
+                .care_scheduling_booking()
+                .call_read(s, appointment_id)
+                .map(converted),
         })
     }
 
@@ -122,9 +175,14 @@ impl Booking {
         &self,
         patient: &String,
     ) -> Result<Vec<Appointment>, CallError> {
-        self.invoke("appointments-for-patient", Access::Read, |p, s| {
-            p.care_scheduling_booking()
+        self.invoke("appointments-for-patient", Access::Read, |p, s| match p {
+            SchedulingInstance::Newest(p) => p
+                .care_scheduling_booking()
+                .call_appointments_for_patient(s, patient),
+            SchedulingInstance::First(p) => p
+                .care_scheduling_booking()
                 .call_appointments_for_patient(s, patient)
+                .map(converted_list),
         })
     }
 }

@@ -18,17 +18,26 @@
 //! pre-release or a `0.0.x` version matches only itself. That the functions
 //! behind a matching name have the right types is checked next, when the host
 //! links the component.
+//!
+//! A standard has releases: `wit/<function>` publishes its newest, and
+//! `wit/<function>-<version>` an earlier one on another track that the host
+//! still serves (see docs/standards.md, "How a standard evolves"). A module
+//! fits the release whose export it carries.
 
 use std::fmt;
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// A provider world as its WIT publishes it.
+/// A provider world as its WIT publishes it: one release of a standard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct World {
-    /// Its full name, e.g. `care:scheduling/scheduling-provider@0.1.0`.
+    /// The standard it is a release of.
+    pub standard: Standard,
+    /// Its full name, e.g. `care:scheduling/scheduling-provider@0.2.0`.
     pub name: &'static str,
+    /// Its WIT package directory in this repository, e.g. `wit/scheduling`.
+    pub dir: &'static str,
     /// Everything a module of the world may import, by the names a component
     /// carries, e.g. `care:scheduling/records@0.1.0` or `wasi:io/poll@0.2.12`.
     pub imports: &'static [&'static str],
@@ -38,12 +47,26 @@ pub struct World {
 
 /// The provider worlds, read from `wit/` by the build script.
 mod published {
-    use super::World;
+    use super::{Standard, World};
 
     include!(concat!(env!("OUT_DIR"), "/worlds.rs"));
 }
 
+/// `care:scheduling/scheduling-provider@0.1.0`, the scheduling standard's
+/// first release, served beside the newest: the host adapts its calls.
+pub const SCHEDULING_0_1: &World = &published::SCHEDULING_0_1;
+
 impl World {
+    /// The release's version, e.g. `0.2.0`.
+    pub fn version(&self) -> &'static str {
+        self.name.split_once('@').map_or("", |(_, version)| version)
+    }
+
+    /// Whether it is its standard's newest release.
+    pub fn is_newest(&self) -> bool {
+        self.standard.published() == self
+    }
+
     /// The world's import that a component's import `name` matches, if any.
     pub fn import_matching(&self, name: &str) -> Option<&'static str> {
         self.imports
@@ -141,9 +164,9 @@ fn unversioned(name: &str) -> &str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Standard {
-    /// `care:scheduling/scheduling-provider@0.1.0`: appointment booking.
+    /// `care:scheduling/scheduling-provider`: appointment booking.
     Scheduling,
-    /// `care:prescribing/prescribing-provider@0.1.0`: prescribing with decision support.
+    /// `care:prescribing/prescribing-provider`: prescribing with decision support.
     Prescribing,
 }
 
@@ -164,27 +187,40 @@ impl Standard {
         Self::ALL.into_iter().find(|s| s.function() == name)
     }
 
-    /// Its provider world, as the WIT under `wit/` publishes it.
+    /// Its newest provider world, as the WIT under `wit/<function>`
+    /// publishes it: what new modules are built against.
     pub fn published(self) -> &'static World {
+        self.releases()[0]
+    }
+
+    /// Every release of it the host serves, newest first.
+    pub fn releases(self) -> &'static [&'static World] {
         match self {
-            Standard::Scheduling => &published::SCHEDULING,
-            Standard::Prescribing => &published::PRESCRIBING,
+            Standard::Scheduling => &[&published::SCHEDULING, &published::SCHEDULING_0_1],
+            Standard::Prescribing => &[&published::PRESCRIBING],
         }
     }
 
-    /// The provider world's full name.
+    /// Every release of every standard the host serves.
+    pub fn every_release() -> impl Iterator<Item = &'static World> {
+        Self::ALL
+            .into_iter()
+            .flat_map(|s| s.releases().iter().copied())
+    }
+
+    /// The newest provider world's full name.
     pub fn world(self) -> &'static str {
         self.published().name
     }
 
-    /// The interface a module of this standard exports.
+    /// The interface a module of its newest release exports.
     pub fn export(self) -> &'static str {
         self.published().export
     }
 
-    /// Everything a module of this standard may import: its world's imports,
-    /// the host's `care:*` interfaces and WASI 0.2 (granted nothing unless its
-    /// deployment says so).
+    /// Everything a module of its newest release may import: the world's
+    /// imports, the host's `care:*` interfaces and WASI 0.2 (granted nothing
+    /// unless its deployment says so).
     pub fn imports(self) -> &'static [&'static str] {
         self.published().imports
     }
@@ -221,43 +257,51 @@ impl Shape {
         }
     }
 
+    /// The release whose interface the component exports, whether or not
+    /// its imports fit that release's world.
+    pub fn exported_world(&self) -> Option<&'static World> {
+        Standard::every_release().find(|w| self.exports.iter().any(|e| names_match(e, w.export)))
+    }
+
     /// The standard whose interface the component exports, whether or not
     /// its imports fit that standard's world.
     pub fn exported_standard(&self) -> Option<Standard> {
-        Standard::ALL.into_iter().find(|s| {
-            self.exports
-                .iter()
-                .any(|e| names_match(e, s.published().export))
-        })
+        self.exported_world().map(|w| w.standard)
     }
 
-    /// The component's imports that `standard`'s world does not offer, in
-    /// the component's order.
-    pub fn imports_outside(&self, standard: Standard) -> Vec<&str> {
+    /// The component's imports that `world` does not offer, in the
+    /// component's order.
+    pub fn imports_outside(&self, world: &World) -> Vec<&str> {
         self.imports
             .iter()
             .map(String::as_str)
-            .filter(|i| standard.published().import_matching(i).is_none())
+            .filter(|i| world.import_matching(i).is_none())
             .collect()
     }
 
-    /// Which standard the component implements, or why it fits none: it must
-    /// export a standard's interface and import only what that standard's
-    /// world imports.
-    pub fn standard(&self) -> Result<Standard, WorldMismatch> {
-        let standard = self
-            .exported_standard()
+    /// Which release of which standard the component implements, or why it
+    /// fits none: it must export a release's interface and import only what
+    /// that release's world imports.
+    pub fn world(&self) -> Result<&'static World, WorldMismatch> {
+        let world = self
+            .exported_world()
             .ok_or_else(|| WorldMismatch::NoStandardExport {
                 exports: self.exports.clone(),
             })?;
-        if let Some(import) = self.imports_outside(standard).first() {
+        if let Some(import) = self.imports_outside(world).first() {
             return Err(WorldMismatch::UnexpectedImport {
-                standard,
+                world,
                 import: import.to_string(),
-                other_track: standard.published().other_track_of(import),
+                other_track: world.other_track_of(import),
             });
         }
-        Ok(standard)
+        Ok(world)
+    }
+
+    /// Which standard the component implements (in any release the host
+    /// serves), or why it fits none.
+    pub fn standard(&self) -> Result<Standard, WorldMismatch> {
+        self.world().map(|w| w.standard)
     }
 
     /// Checks that the component implements `expected`.
@@ -276,7 +320,7 @@ pub enum WorldMismatch {
     /// It exports none of the standards' interfaces.
     #[error(
         "it implements no care standard: it exports none of {}; it exports {}",
-        Standard::ALL.map(Standard::export).join(", "),
+        Standard::every_release().map(|w| w.export).collect::<Vec<_>>().join(", "),
         list_or_nothing(.exports)
     )]
     NoStandardExport {
@@ -285,15 +329,17 @@ pub enum WorldMismatch {
     },
     /// It imports something its world does not offer.
     #[error(
-        "it imports `{import}`, which the {standard} world does not offer{}; a {} module may import only what its world imports: {}. Rebuild it against the world, and check it with `wasm-tools component targets --semver-compatible wit/{} module.wasm --world {standard}`",
+        "it imports `{import}`, which the {} world does not offer{}; a {} module may import only what its world imports: {}. Rebuild it against the world, and check it with `wasm-tools component targets --semver-compatible {} module.wasm --world {}`",
+        world.name,
         other_track.map(|o| format!(" (the world has `{o}`, whose version is not semver-compatible with it)")).unwrap_or_default(),
-        standard.function(),
-        standard.published().imports_summary(),
-        standard.function()
+        world.standard.function(),
+        world.imports_summary(),
+        world.dir,
+        world.name
     )]
     UnexpectedImport {
-        /// The standard it exports.
-        standard: Standard,
+        /// The release whose interface it exports.
+        world: &'static World,
         /// The import the world does not offer.
         import: String,
         /// The world's import of the same interface at a version that is not
@@ -322,8 +368,8 @@ fn list_or_nothing(items: &[String]) -> String {
 mod tests {
     use super::*;
 
-    /// What a std-built scheduling module imports: WASI as its toolchain
-    /// had it, and the host's records.
+    /// What a std-built scheduling module of the 0.1.0 release imports: WASI
+    /// as its toolchain had it, and the host's records.
     fn scheduling_module(extra: &[&str]) -> Shape {
         let mut imports: Vec<String> = [
             "wasi:io/error@0.2.6",
@@ -359,13 +405,23 @@ mod tests {
     #[test]
     fn the_worlds_are_read_from_the_wit() {
         let world = Standard::Scheduling.published();
-        assert_eq!(world.name, "care:scheduling/scheduling-provider@0.1.0");
-        assert_eq!(world.export, "care:scheduling/booking@0.1.0");
+        assert_eq!(world.name, "care:scheduling/scheduling-provider@0.2.0");
+        assert_eq!(world.export, "care:scheduling/booking@0.2.0");
+        assert_eq!(world.dir, "wit/scheduling");
+        assert!(world.is_newest());
+        let first = Standard::Scheduling.releases()[1];
+        assert_eq!(first, SCHEDULING_0_1);
+        assert_eq!(first.name, "care:scheduling/scheduling-provider@0.1.0");
+        assert_eq!(first.version(), "0.1.0");
+        assert_eq!(first.dir, "wit/scheduling-0.1.0");
+        assert!(!first.is_newest());
+        assert!(first.imports.contains(&"care:scheduling/records@0.1.0"));
+        assert!(!first.imports.contains(&"care:scheduling/records@0.2.0"));
         for import in [
             "care:types/types@0.1.0",
             "care:types/context@0.1.0",
             "care:types/patients@0.1.0",
-            "care:scheduling/records@0.1.0",
+            "care:scheduling/records@0.2.0",
             "wasi:io/poll@0.2.12",
             "wasi:cli/environment@0.2.12",
             "wasi:cli/terminal-stderr@0.2.12",
@@ -412,8 +468,48 @@ mod tests {
     fn a_module_of_older_patches_fits_its_world() {
         let shape = scheduling_module(&[]);
         assert_eq!(shape.standard().ok(), Some(Standard::Scheduling));
+        assert_eq!(shape.world().ok(), Some(SCHEDULING_0_1));
         assert!(shape.check(Standard::Scheduling).is_ok());
-        assert!(shape.imports_outside(Standard::Scheduling).is_empty());
+        assert!(shape.imports_outside(SCHEDULING_0_1).is_empty());
+    }
+
+    #[test]
+    fn a_module_fits_the_release_it_exports() {
+        let mut shape = scheduling_module(&[]);
+        shape.imports = shape
+            .imports
+            .iter()
+            .map(|i| {
+                i.replace(
+                    "care:scheduling/records@0.1.0",
+                    "care:scheduling/records@0.2.0",
+                )
+            })
+            .collect();
+        shape.exports = vec!["care:scheduling/booking@0.2.0".to_string()];
+        assert_eq!(shape.world().ok(), Some(Standard::Scheduling.published()));
+        // A module of one release may not import another's records.
+        let mut mixed = scheduling_module(&["care:scheduling/records@0.2.0"]);
+        let text = mixed.world().expect_err("mixed releases").to_string();
+        assert!(
+            text.contains("imports `care:scheduling/records@0.2.0`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the world has `care:scheduling/records@0.1.0`"),
+            "{text}"
+        );
+        assert!(text.contains("wit/scheduling-0.1.0 module.wasm"), "{text}");
+        mixed.exports = vec!["care:scheduling/booking@0.2.0".to_string()];
+        let text = mixed.world().expect_err("mixed releases").to_string();
+        assert!(
+            text.contains("imports `care:scheduling/records@0.1.0`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("care:scheduling/scheduling-provider@0.2.0 world"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -433,7 +529,7 @@ mod tests {
                 text.contains("wasi:io/{error, poll, streams}@0.2.12"),
                 "{text}"
             );
-            assert_eq!(shape.imports_outside(Standard::Scheduling), vec![stray]);
+            assert_eq!(shape.imports_outside(SCHEDULING_0_1), vec![stray]);
         }
     }
 
@@ -463,8 +559,8 @@ mod tests {
     fn the_export_matches_on_its_track_too() {
         let mut shape = scheduling_module(&[]);
         shape.exports = vec!["care:scheduling/booking@0.1.4".to_string()];
-        assert_eq!(shape.standard().ok(), Some(Standard::Scheduling));
-        shape.exports = vec!["care:scheduling/booking@0.2.0".to_string()];
+        assert_eq!(shape.world().ok(), Some(SCHEDULING_0_1));
+        shape.exports = vec!["care:scheduling/booking@0.3.0".to_string()];
         assert!(matches!(
             shape.standard(),
             Err(WorldMismatch::NoStandardExport { .. })

@@ -67,6 +67,7 @@ fn held_back_ids(slots: &[Slot]) -> Vec<String> {
             schedule_id: Some(schedule_id),
             service_type: None,
             status: None,
+            limit: None,
         });
         held.extend(
             whole_day
@@ -100,10 +101,13 @@ fn check_slot_policy(slot: &Slot) -> Result<(), Outcome> {
 fn check_policy(slot: &Slot, patient: &str) -> Result<(), Outcome> {
     check_slot_policy(slot)?;
     let now = context::now();
-    let future = records::appointments_for_patient(patient)
-        .into_iter()
-        .filter(|a| a.status == AppointmentStatus::Booked && a.period.start > now)
-        .count();
+    // Only the appointments the rule counts cross the boundary.
+    let future = records::appointments_for_patient(&AppointmentQuery {
+        patient: patient.to_string(),
+        status: Some(AppointmentStatus::Booked),
+        starting_from: Some(now + 1),
+    })
+    .len();
     if future >= MAX_FUTURE_PER_PATIENT {
         return Err(Outcome::business_rule(format!(
             "the patient already has {future} future appointments; Bramble allows {MAX_FUTURE_PER_PATIENT}: cancel one first"
@@ -115,7 +119,15 @@ fn check_policy(slot: &Slot, patient: &str) -> Result<(), Outcome> {
 impl Guest for Bramble {
     fn find_free_slots(search: SlotSearch) -> Result<Vec<Slot>, Outcome> {
         let now = context::now();
-        let free = ops::free_slots(&search)?;
+        // Held-back slots are dropped after the read, so the limit applies
+        // after them; the notice moves the window's start.
+        let free = ops::free_slots_from(
+            &SlotSearch {
+                limit: None,
+                ..search.clone()
+            },
+            now + MINIMUM_NOTICE,
+        )?;
         let held = held_back_ids(&free);
         let offered = free
             .into_iter()

@@ -13,12 +13,9 @@ pub struct Meridian;
 
 impl Guest for Meridian {
     fn find_free_slots(search: SlotSearch) -> Result<Vec<Slot>, Outcome> {
-        let now = context::now();
-        let slots = ops::free_slots(&search)?
-            .into_iter()
-            .filter(|slot| slot.period.start > now)
-            .collect();
-        Ok(ops::apply_limit(slots, search.limit))
+        // Every free slot that has not started: the host reads no more
+        // than the search's limit.
+        ops::free_slots_from(&search, context::now() + 1)
     }
 
     fn book(request: BookingRequest) -> Result<Appointment, Outcome> {

@@ -2,11 +2,13 @@
 //! them: validation, the atomic take of a slot, cancellation that frees the
 //! slot, an amendment that moves atomically. A supplier's module wraps them
 //! with its own policy (which slots to offer, who may book when) and need
-//! write nothing else.
+//! write nothing else. The same operations serve every release of the
+//! standard; what reads differ between releases is in `reads`.
 
 use super::check_length;
 use super::check_nhs_number;
 use super::prelude::*;
+use super::reads;
 
 /// GP Connect: a description is at most 100 characters.
 pub const MAX_DESCRIPTION: usize = 100;
@@ -32,15 +34,40 @@ pub fn check_search(search: &SlotSearch) -> Result<(), Outcome> {
 }
 
 /// Every free slot in a search's window, by start time, before any policy
-/// and before the limit.
+/// and before the limit: for a policy that drops slots as it goes, which
+/// then keeps [`apply_limit`]. A policy that only moves the window's start
+/// reads far less with [`free_slots_from`].
 pub fn free_slots(search: &SlotSearch) -> Result<Vec<Slot>, Outcome> {
     check_search(search)?;
-    Ok(records::slots(&SlotQuery {
-        period: search.period,
-        schedule_id: search.schedule_id.clone(),
-        service_type: search.service_type.clone(),
-        status: Some(SlotStatus::Free),
-    }))
+    Ok(reads::slots(
+        search.period,
+        search.schedule_id.clone(),
+        search.service_type.clone(),
+        Some(SlotStatus::Free),
+        None,
+    ))
+}
+
+/// The free slots of a search that start at or after `earliest` (e.g. now,
+/// or a policy's minimum notice), by start time, at most the search's limit:
+/// the search is checked as asked, then its window starts no earlier than
+/// `earliest`, and the host reads no more than the limit.
+pub fn free_slots_from(search: &SlotSearch, earliest: Instant) -> Result<Vec<Slot>, Outcome> {
+    check_search(search)?;
+    if earliest >= search.period.end {
+        return Ok(Vec::new());
+    }
+    let period = Period {
+        start: search.period.start.max(earliest),
+        end: search.period.end,
+    };
+    Ok(reads::slots(
+        period,
+        search.schedule_id.clone(),
+        search.service_type.clone(),
+        Some(SlotStatus::Free),
+        search.limit,
+    ))
 }
 
 /// Keeps at most `limit` slots, if a limit is given.
@@ -181,5 +208,5 @@ pub fn read(appointment_id: &str) -> Result<Appointment, Outcome> {
 /// A patient's appointments, after checking the NHS number.
 pub fn appointments_for_patient(patient: &str) -> Result<Vec<Appointment>, Outcome> {
     check_nhs_number(patient, "patient")?;
-    Ok(records::appointments_for_patient(patient))
+    Ok(reads::appointments(patient, None, None))
 }

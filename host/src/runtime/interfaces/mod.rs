@@ -6,6 +6,7 @@
 pub mod context;
 pub mod patients;
 pub mod prescribing_records;
+pub mod scheduling_0_1;
 pub mod scheduling_records;
 pub mod wasi;
 
@@ -19,6 +20,7 @@ pub fn add_to_linker(linker: &mut Linker<CallState>) -> anyhow::Result<()> {
     context::add_to_linker(linker)?;
     patients::add_to_linker(linker)?;
     scheduling_records::add_to_linker(linker)?;
+    scheduling_0_1::add_to_linker(linker)?;
     prescribing_records::add_to_linker(linker)?;
     Ok(())
 }

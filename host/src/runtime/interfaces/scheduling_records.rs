@@ -6,8 +6,8 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::runtime::bindings::scheduling::care::scheduling::records::{
-    self, Appointment, AppointmentStatus, DeliveryChannel, NewAppointment, Schedule, Slot,
-    SlotQuery, SlotStatus,
+    self, Appointment, AppointmentQuery, AppointmentStatus, DeliveryChannel, NewAppointment,
+    Schedule, Slot, SlotQuery, SlotStatus,
 };
 use crate::runtime::bindings::{Coding, IssueCode, Outcome, Period, Reference};
 use crate::runtime::call_state::CallState;
@@ -80,9 +80,13 @@ pub fn slot(db: &Connection, org: &str, id: &str) -> Result<Option<Slot>, DbErro
     .transpose()
 }
 
-/// The slots of an organisation matching a query, by start time.
+/// The slots of an organisation matching a query, by start time: at most
+/// the query's limit, and never more than [`MAX_SLOTS_READ`].
 pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> Result<Vec<Slot>, DbError> {
     let status = query.status.map(|s| s.code());
+    let limit = query
+        .limit
+        .map_or(MAX_SLOTS_READ, |l| (l as usize).min(MAX_SLOTS_READ));
     db.query_at_most(
         &format!(
         "SELECT {SLOT_COLUMNS} WHERE s.org = ?1 AND s.start_ms >= ?2 AND s.end_ms <= ?3 \
@@ -97,7 +101,7 @@ pub fn slots(db: &Connection, org: &str, query: &SlotQuery) -> Result<Vec<Slot>,
             &query.service_type,
             &status,
         ],
-        MAX_SLOTS_READ,
+        limit,
     )?
     .iter()
     .map(slot_from_row)
@@ -114,22 +118,25 @@ pub fn appointment(db: &Connection, org: &str, id: &str) -> Result<Option<Appoin
     .transpose()
 }
 
-/// A patient's appointments, by start time: every booked one and the most
-/// recent others, [`MAX_PATIENT_ROWS_READ`] in all at most.
+/// A patient's appointments matching a query, by start time: every booked
+/// one and the most recent others, [`MAX_PATIENT_ROWS_READ`] in all at most.
 pub fn appointments_for_patient(
     db: &Connection,
     org: &str,
-    patient: &str,
+    query: &AppointmentQuery,
 ) -> Result<Vec<Appointment>, DbError> {
+    let status = query.status.map(|s| s.code());
     // Taken, not LIMITed: SQLite's sorter for `ORDER BY … LIMIT ?` costs far
     // more than reading a patient's few rows (measured in benches/calls).
     let mut list = db
         .query_at_most(
             &format!(
                 "SELECT {APPOINTMENT_COLUMNS} WHERE org = ?1 AND patient = ?2 \
+                 AND (CAST(?3 AS TEXT) IS NULL OR status = ?3) \
+                 AND (CAST(?4 AS BIGINT) IS NULL OR start_ms >= ?4) \
                  ORDER BY status = 'booked' DESC, start_ms DESC, id"
             ),
-            &[&org, &patient],
+            &[&org, &query.patient, &status, &query.starting_from],
             MAX_PATIENT_ROWS_READ,
         )?
         .iter()
@@ -317,8 +324,11 @@ impl records::Host for CallState {
         appointment(&self.db, &self.ctx.organisation, &id).map_err(fault)
     }
 
-    fn appointments_for_patient(&mut self, patient: String) -> wasmtime::Result<Vec<Appointment>> {
-        appointments_for_patient(&self.db, &self.ctx.organisation, &patient).map_err(fault)
+    fn appointments_for_patient(
+        &mut self,
+        query: AppointmentQuery,
+    ) -> wasmtime::Result<Vec<Appointment>> {
+        appointments_for_patient(&self.db, &self.ctx.organisation, &query).map_err(fault)
     }
 
     fn create_appointment(

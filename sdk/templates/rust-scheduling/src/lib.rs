@@ -17,14 +17,13 @@ pub struct Module;
 
 impl Guest for Module {
     fn find_free_slots(search: SlotSearch) -> Result<Vec<Slot>, Outcome> {
-        let now = context::now();
-        let slots = ops::free_slots(&search)?
-            .into_iter()
-            // Your policy: which free slots to offer (a booking window,
-            // slots held back for urgent care, telephone first...).
-            .filter(|slot| slot.period.start > now)
-            .collect();
-        Ok(ops::apply_limit(slots, search.limit))
+        // Your policy: which free slots to offer. A booking window's start
+        // (minimum notice) is the `earliest` here, and the host then reads
+        // no more than the search's limit. A policy that drops slots as it
+        // goes (held back for urgent care, telephone first...) reads them
+        // all with `ops::free_slots(&search)?`, filters, then keeps
+        // `ops::apply_limit(slots, search.limit)`.
+        ops::free_slots_from(&search, context::now() + 1)
     }
 
     fn book(request: BookingRequest) -> Result<Appointment, Outcome> {
