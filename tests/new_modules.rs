@@ -1,14 +1,14 @@
-//! `patchbay new`: for each standard and language it has a skeleton for,
-//! the skeleton builds from source and passes its standard's conformance
-//! suite as it stands; what it has no skeleton for, it says so and writes
-//! nothing.
+//! `patchbay new`: for each standard (scheduling, prescribing) and language
+//! (Rust, Python, TypeScript), the skeleton builds from source and passes its
+//! standard's conformance suite as it stands; for a standard there is no
+//! skeleton of, it says so and writes nothing.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::server::{build_python_module, conformance, root};
+use support::server::{build_python_module, build_typescript_module, conformance, root};
 
 /// Runs `patchbay new` into a fresh directory; returns it.
 fn new_module(standard: &str, lang: &str) -> PathBuf {
@@ -94,15 +94,50 @@ fn a_python_prescribing_skeleton_builds_and_passes_conformance() {
 }
 
 #[test]
+fn a_python_scheduling_skeleton_builds_and_passes_conformance() {
+    let dir = new_module("scheduling", "python");
+    let app = std::fs::read_to_string(dir.join("app.py")).expect("app.py");
+    assert!(app.contains("policy"), "says where the policy goes: {app}");
+    let wasm = dir.join("scheduling.wasm");
+    build_python_module(&dir, &wasm);
+    passes_conformance(&wasm, "acme/scheduling@0.1.0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_typescript_scheduling_skeleton_builds_and_passes_conformance() {
+    let dir = new_module("scheduling", "typescript");
+    let app = std::fs::read_to_string(dir.join("src/app.ts")).expect("app.ts");
+    assert!(app.contains("policy"), "says where the policy goes: {app}");
+    let wasm = dir.join("scheduling.wasm");
+    build_typescript_module(&dir, &wasm);
+    passes_conformance(&wasm, "acme/scheduling@0.1.0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_typescript_prescribing_skeleton_builds_and_passes_conformance() {
+    let dir = new_module("prescribing", "typescript");
+    let wasm = dir.join("prescribing.wasm");
+    build_typescript_module(&dir, &wasm);
+    passes_conformance(&wasm, "acme/prescribing@0.1.0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn what_has_no_skeleton_is_refused_and_nothing_is_written() {
     let dir = support::server::Server::new_dir();
     let out = Command::new(support::server::binary())
-        .args(["new", "--standard", "scheduling", "--lang", "python"])
+        .args(["new", "--standard", "referrals", "--lang", "python"])
         .arg(&dir)
         .output()
         .expect("patchbay new");
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("no Python skeleton for scheduling"), "{said}");
+    assert!(said.contains("no Python skeleton for referrals"), "{said}");
+    assert!(
+        said.contains("the standards are scheduling and prescribing"),
+        "{said}"
+    );
     assert!(!dir.exists(), "nothing was written");
 }

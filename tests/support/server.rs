@@ -575,6 +575,21 @@ pub fn build_python_module(dir: &Path, out: &Path) {
     );
 }
 
+/// Builds a TypeScript module from source with `sdk/typescript/build`
+/// (skipped when up to date); panics with the build's errors if it fails.
+pub fn build_typescript_module(dir: &Path, out: &Path) {
+    let built = Command::new(root().join("sdk/typescript/build"))
+        .arg(dir)
+        .arg(out)
+        .output()
+        .expect("sdk/typescript/build");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
 /// Runs `patchbay conformance` on a component; (passed, what it printed).
 pub fn conformance(wasm: &Path, id: &str) -> (bool, String) {
     let out = Command::new(binary())

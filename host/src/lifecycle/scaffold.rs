@@ -13,7 +13,8 @@ pub enum Language {
     Rust,
     /// Python, with the SDK in `sdk/python`, built by componentize-py.
     Python,
-    /// TypeScript.
+    /// TypeScript, with the SDK in `sdk/typescript`, built by jco and
+    /// componentize-js.
     Typescript,
 }
 
@@ -65,7 +66,14 @@ const RUST_PRESCRIBING: Template = template!(
     "rust-prescribing",
     ["Cargo.toml", "manifest.toml", "src/lib.rs"]
 );
+const PYTHON_SCHEDULING: Template = template!("python-scheduling", ["manifest.toml", "app.py"]);
 const PYTHON_PRESCRIBING: Template = template!("python-prescribing", ["manifest.toml", "app.py"]);
+const TYPESCRIPT_SCHEDULING: Template =
+    template!("typescript-scheduling", ["manifest.toml", "src/app.ts"]);
+const TYPESCRIPT_PRESCRIBING: Template = template!(
+    "typescript-prescribing",
+    ["manifest.toml", "src/app.ts", "src/knowledge.ts"]
+);
 
 fn template(standard: &str, language: Language) -> Result<Template, ScaffoldError> {
     let missing = |hint| ScaffoldError::NoTemplate {
@@ -76,13 +84,10 @@ fn template(standard: &str, language: Language) -> Result<Template, ScaffoldErro
     match (standard, language) {
         ("scheduling", Language::Rust) => Ok(RUST_SCHEDULING),
         ("prescribing", Language::Rust) => Ok(RUST_PRESCRIBING),
+        ("scheduling", Language::Python) => Ok(PYTHON_SCHEDULING),
         ("prescribing", Language::Python) => Ok(PYTHON_PRESCRIBING),
-        ("scheduling", Language::Python) => Err(missing(
-            "the Python SDK has no scheduling operations yet; use --lang rust",
-        )),
-        (_, Language::Typescript) => Err(missing(
-            "the TypeScript SDK is not written yet; use --lang rust or python",
-        )),
+        ("scheduling", Language::Typescript) => Ok(TYPESCRIPT_SCHEDULING),
+        ("prescribing", Language::Typescript) => Ok(TYPESCRIPT_PRESCRIBING),
         _ => Err(missing("the standards are scheduling and prescribing")),
     }
 }
@@ -111,8 +116,8 @@ pub struct NewModule<'a> {
     pub supplier: &'a str,
     /// The module's name.
     pub name: &'a str,
-    /// The repository's `sdk/` directory (the Rust SDK; the Python SDK is
-    /// in its `python/`).
+    /// The repository's `sdk/` directory (the Rust SDK; the Python and
+    /// TypeScript SDKs are in its `python/` and `typescript/`).
     pub sdk: &'a Path,
 }
 
@@ -133,6 +138,12 @@ pub fn write(module: &NewModule, dir: &Path) -> Result<Vec<PathBuf>, ScaffoldErr
         .join("build")
         .display()
         .to_string();
+    let typescript_build = module
+        .sdk
+        .join("typescript")
+        .join("build")
+        .display()
+        .to_string();
     let fill = |text: &str| {
         text.replace("{{supplier}}", module.supplier)
             .replace("{{name}}", module.name)
@@ -140,6 +151,7 @@ pub fn write(module: &NewModule, dir: &Path) -> Result<Vec<PathBuf>, ScaffoldErr
             .replace("{{wasm}}", &krate.replace('-', "_"))
             .replace("{{sdk}}", &sdk)
             .replace("{{python_build}}", &python_build)
+            .replace("{{typescript_build}}", &typescript_build)
     };
     let mut written = Vec::new();
     for (path, text) in files {
@@ -188,14 +200,13 @@ mod tests {
             write(&module, &dir),
             Err(ScaffoldError::NotEmpty(_))
         ));
-        let python_scheduling = NewModule {
-            standard: "scheduling",
-            language: Language::Python,
+        let unknown = NewModule {
+            standard: "referrals",
             ..module.clone()
         };
         let other = dir.join("other");
         assert!(matches!(
-            write(&python_scheduling, &other),
+            write(&unknown, &other),
             Err(ScaffoldError::NoTemplate { .. })
         ));
         let bad = NewModule {

@@ -15,10 +15,19 @@ def is_valid(number: str) -> bool:
     return check != 10 and check == int(number[9])
 
 
+def problem(number: str):
+    """Why `number` is not an NHS number, for a person (the Rust SDK's
+    wording), or None if it is one."""
+    if len(number) != 10 or not number.isascii() or not number.isdigit():
+        return f"'{number}' is not an NHS number: an NHS number is exactly 10 digits with no spaces"
+    if not is_valid(number):
+        return (f"'{number}' is not a valid NHS number: its check digit is wrong (Modulus 11); "
+                "check it was copied correctly")
+    return None
+
+
 def check(number: str, at: str) -> None:
     """Raises an `invalid` outcome at `at` unless `number` is an NHS number."""
-    if not is_valid(number):
-        raise outcomes.invalid(
-            f"'{number}' is not a valid NHS number: ten digits with a correct check digit",
-            at,
-        )
+    why = problem(number)
+    if why is not None:
+        raise outcomes.invalid(why, at)

@@ -40,12 +40,23 @@ def not_found(diagnostics: str, at: Optional[str] = None):
     return refusal("NOT_FOUND", diagnostics, at)
 
 
+def conflict(diagnostics: str, at: Optional[str] = None):
+    """The request conflicts with the current state (e.g. a slot no longer free)."""
+    return refusal("CONFLICT", diagnostics, at)
+
+
 def business_rule(diagnostics: str, at: Optional[str] = None):
     """Well formed, but against the module's policy."""
     return refusal("BUSINESS_RULE", diagnostics, at)
 
 
 def check_length(text: Optional[str], most: int, at: str) -> None:
-    """Raises `too-long` when a text is longer than `most` characters."""
+    """Raises `too-long` when a text is longer than `most` characters (never
+    truncate it: GP Connect), pointing at `at`."""
     if text is not None and len(text) > most:
-        raise refusal("TOO_LONG", f"at most {most} characters, not {len(text)}", at)
+        raise refusal(
+            "TOO_LONG",
+            f"{at} is {len(text)} characters long; at most {most} are allowed. "
+            "Shorten it: it is never truncated.",
+            at,
+        )
