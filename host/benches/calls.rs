@@ -9,6 +9,13 @@
 //! - `prescribing-check-by-language`: the same check through the host by
 //!   Northwind's module (Rust) and Heron's (Python, built from source by
 //!   `sdk/python/build`), each on an organisation seeded alike.
+//! - `scheduling-by-language`: the same scheduling logic in Rust, TypeScript
+//!   and Python (Meridian's policy, which is the least the standard allows:
+//!   every free slot that has not started; the TypeScript and Python
+//!   modules are the skeletons `patchbay new` writes, built from source), a
+//!   trivial call (reading an unknown appointment) and a ten-slot search.
+//!   Printed beside it: each component's size, and the linear memory one
+//!   instance holds after a call.
 //!
 //! Run with `cargo bench -p patchbay --bench calls`; figures and the machine
 //! are in `docs/benchmarks.md`.
@@ -16,13 +23,18 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use patchbay::lifecycle::scaffold::{self, Language, NewModule};
 use patchbay::runtime::bindings::{Coding, Period};
 use patchbay::runtime::bundled::{MERIDIAN_SCHEDULING, NORTHWIND_PRESCRIBING, built_path};
-use patchbay::runtime::call_state::now_ms;
-use patchbay::runtime::deployment::{Grants, Limits};
+use patchbay::runtime::call_state::{CallState, now_ms};
+use patchbay::runtime::client::Provider;
+use patchbay::runtime::deployment::{Deployment, Grants, Limits};
 use patchbay::runtime::interfaces::{patients, prescribing_records, scheduling_records};
+use patchbay::runtime::module_log::ModuleLog;
 use patchbay::runtime::prescribing::{Dosage, Draft, RequestIntent, RequestStatus};
-use patchbay::runtime::scheduling::{SlotQuery, SlotSearch, SlotStatus};
+use patchbay::runtime::scheduling::{
+    SchedulingInstance, SchedulingModule, SlotQuery, SlotSearch, SlotStatus,
+};
 use patchbay::store::demo::{self, ORG, PATIENTS};
 use patchbay::{CallContext, EngineSettings, RecordStore, Runtime};
 use patchbay_sdk::time::DAY;
@@ -58,6 +70,70 @@ fn runtime() -> (Runtime, patchbay::store::records::ScratchFile, i64) {
         runtime.slots().deploy(org, deployment).expect("deploy");
     }
     (runtime, scratch, now)
+}
+
+/// A store for one call to a deployment, as the host makes it: the call's
+/// connection, the deployment's grants, memory limit and deadline.
+fn store_for(
+    runtime: &Runtime,
+    deployment: &Deployment,
+    org: &str,
+    now: i64,
+) -> wasmtime::Store<CallState> {
+    let db = runtime.records().connection().expect("connection");
+    let log = ModuleLog::new(deployment.module.label.clone());
+    let wasi = patchbay::runtime::interfaces::wasi::context(&deployment.grants, log).expect("wasi");
+    let state = CallState::new(ctx(org, now), db, deployment.limits.memory_bytes, wasi);
+    state.into_store(
+        runtime.engine(),
+        runtime.deadline_ticks(deployment.limits.deadline),
+    )
+}
+
+/// Writes the scheduling skeleton `patchbay new` writes for `language` and
+/// builds it from source with the language's build script; its bytes.
+fn scheduling_skeleton(language: Language, build: &str) -> Vec<u8> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = root
+        .join("target/bench-modules")
+        .join(format!("{language:?}").to_lowercase());
+    let _ = std::fs::remove_dir_all(&dir);
+    let sdk = root.join("sdk");
+    let module = NewModule {
+        standard: "scheduling",
+        language,
+        supplier: "bench",
+        name: "scheduling",
+        sdk: &sdk,
+    };
+    scaffold::write(&module, &dir).expect("the skeleton");
+    let out = dir.join("scheduling.wasm");
+    let built = std::process::Command::new(root.join(build))
+        .arg(&dir)
+        .arg(&out)
+        .status()
+        .expect(build);
+    assert!(built.success(), "{build} failed");
+    std::fs::read(&out).expect("the built skeleton")
+}
+
+/// The linear memory one instance of the organisation's scheduling module
+/// holds after a trivial call.
+fn memory_per_instance(runtime: &Runtime, org: &str, now: i64) -> usize {
+    let deployment = runtime
+        .active(org, patchbay::Standard::Scheduling)
+        .expect("deployed");
+    let mut store = store_for(runtime, &deployment, org, now);
+    let instance = SchedulingModule::instantiate(&deployment, &mut store).expect("instantiate");
+    let SchedulingInstance::Newest(instance) = instance else {
+        panic!("the newest release")
+    };
+    let answer = instance
+        .care_scheduling_booking()
+        .call_read(&mut store, "no-such-appointment")
+        .expect("call");
+    assert!(answer.is_err(), "an unknown appointment is not found");
+    store.data().memory_bytes()
 }
 
 fn ctx(org: &str, now: i64) -> CallContext {
@@ -102,20 +178,7 @@ fn benches(c: &mut Criterion) {
     };
     trivial.bench_function("instantiate+call", |b| {
         b.iter(|| {
-            let db = runtime.records().connection().expect("connection");
-            let log = patchbay::runtime::module_log::ModuleLog::new(faulty.module.label.clone());
-            let wasi =
-                patchbay::runtime::interfaces::wasi::context(&faulty.grants, log).expect("wasi");
-            let state = patchbay::runtime::call_state::CallState::new(
-                ctx(demo::OTHER_ORG, now),
-                db,
-                faulty.limits.memory_bytes,
-                wasi,
-            );
-            let mut store = state.into_store(
-                runtime.engine(),
-                runtime.deadline_ticks(faulty.limits.deadline),
-            );
+            let mut store = store_for(&runtime, &faulty, demo::OTHER_ORG, now);
             let instance = pre.instantiate(&mut store).expect("instantiate");
             black_box(
                 instance
@@ -266,6 +329,53 @@ fn benches(c: &mut Criterion) {
         })
     });
     by_language.finish();
+
+    // Scheduling, the same logic in three languages, each module serving an
+    // organisation seeded alike.
+    let mut modules = vec![("rust", ORG, MERIDIAN_SCHEDULING.bytes.to_vec())];
+    for (language, build, org) in [
+        (Language::Typescript, "sdk/typescript/build", "Y90006"),
+        (Language::Python, "sdk/python/build", "Y90007"),
+    ] {
+        let bytes = scheduling_skeleton(language, build);
+        demo::seed_organisation(runtime.records(), org, "Bench practice", now).expect("seed");
+        let name = if language == Language::Python {
+            "python"
+        } else {
+            "typescript"
+        };
+        let module = runtime
+            .compile(format!("bench/{name}@1.0.0").parse().expect("id"), &bytes)
+            .expect("compile");
+        let deployment = runtime
+            .prepare(module, Limits::default(), Grants::default())
+            .expect("link");
+        runtime.slots().deploy(org, deployment).expect("deploy");
+        modules.push((name, org, bytes));
+    }
+    for (name, org, bytes) in &modules {
+        println!(
+            "scheduling in {name}: component {} bytes, one instance's memory after a call {} bytes",
+            bytes.len(),
+            memory_per_instance(&runtime, org, now)
+        );
+    }
+    let mut scheduling = c.benchmark_group("scheduling-by-language");
+    for (name, org, _) in &modules {
+        scheduling.bench_function(format!("trivial/{name}"), |b| {
+            b.iter(|| {
+                let api = runtime.booking(ctx(org, now)).expect("module");
+                black_box(api.read("no-such-appointment").is_err())
+            })
+        });
+        scheduling.bench_function(format!("slot-search/{name}"), |b| {
+            b.iter(|| {
+                let api = runtime.booking(ctx(org, now)).expect("module");
+                black_box(api.find_free_slots(&ten).expect("search"))
+            })
+        });
+    }
+    scheduling.finish();
 }
 
 criterion_group!(calls, benches);

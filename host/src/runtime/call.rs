@@ -295,7 +295,7 @@ fn run<P, R: Recorded>(
     let span = tracing::info_span!("module_call",
         org = %ctx.organisation, slot = deployment.module.standard.function(), module = %module,
         version = %deployment.module.id.version,
-        function, role, outcome = tracing::field::Empty);
+        function, role, outcome = tracing::field::Empty, memory_bytes = tracing::field::Empty);
     let _enter = span.enter();
     let started = Instant::now();
 
@@ -345,6 +345,7 @@ fn run<P, R: Recorded>(
         }
     };
     span.record("outcome", label);
+    span.record("memory_bytes", state.memory_bytes());
     runtime
         .metrics()
         .record_call(&ctx.organisation, &module, function, label, elapsed);

@@ -82,6 +82,7 @@ impl CallState {
             limiter: MemoryLimiter {
                 limit_bytes: memory_limit_bytes,
                 denied: false,
+                granted_bytes: 0,
             },
         }
     }
@@ -100,6 +101,12 @@ impl CallState {
     pub fn memory_denied(&self) -> bool {
         self.limiter.denied
     }
+
+    /// The linear memory the call's instance holds, in bytes: every memory
+    /// of its core instances, as created and grown so far.
+    pub fn memory_bytes(&self) -> usize {
+        self.limiter.granted_bytes
+    }
 }
 
 impl WasiView for CallState {
@@ -112,16 +119,18 @@ impl WasiView for CallState {
 }
 
 /// Enforces a deployment's memory limit and remembers whether it refused to
-/// grow, so an allocation failure is reported as running out of memory.
+/// grow, so an allocation failure is reported as running out of memory; and
+/// counts what it granted, the instance's memory.
 struct MemoryLimiter {
     limit_bytes: usize,
     denied: bool,
+    granted_bytes: usize,
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -129,6 +138,7 @@ impl ResourceLimiter for MemoryLimiter {
             self.denied = true;
             return Ok(false);
         }
+        self.granted_bytes += desired.saturating_sub(current);
         Ok(true)
     }
 
