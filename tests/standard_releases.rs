@@ -18,7 +18,8 @@ use patchbay::store::demo::PATIENTS;
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::server::{
-    Server, active_scheduling, body, book, cancellation, cli, conformance, package,
+    Server, active_scheduling, body, book, book_and_cancel_until, cancellation, cli, conformance,
+    package,
 };
 
 const ORG: &str = "Y90001";
@@ -86,71 +87,27 @@ fn a_first_release_module_serves_after_the_standard_moves() {
     assert_eq!(status, StatusCode::CREATED, "{before}");
     let before = before["id"].as_str().expect("id").to_string();
 
-    // A receptionist books and cancels throughout the swaps.
+    // A receptionist books the earliest free slot and cancels it, round
+    // after round, throughout the swaps.
     let stop = Arc::new(AtomicBool::new(false));
-    let traffic = {
-        let (stop, base, token) = (stop.clone(), s.base.clone(), reception.clone());
-        std::thread::spawn(move || {
-            let client = reqwest::blocking::Client::new();
-            let mut failures = Vec::new();
-            let mut rounds = 0;
-            while !stop.load(Ordering::Relaxed) {
-                rounds += 1;
-                let search = client
-                    .get(format!("{base}/fhir/Slot?status=free&_count=1"))
-                    .bearer_auth(&token)
-                    .send()
-                    .and_then(|r| r.json::<Value>());
-                let Some(slot) = search
-                    .ok()
-                    .and_then(|b| b["entry"][0]["resource"]["id"].as_str().map(str::to_string))
-                else {
-                    failures.push("a search found no free slot".to_string());
-                    continue;
-                };
-                let booked = client
-                    .post(format!("{base}/fhir/Appointment"))
-                    .bearer_auth(&token)
-                    .header("content-type", "application/fhir+json")
-                    .body(support::server::appointment(&slot, PATIENTS[1].nhs_number).to_string())
-                    .send();
-                let id = match booked {
-                    Ok(r) if r.status() == StatusCode::CREATED => r
-                        .json::<Value>()
-                        .ok()
-                        .and_then(|v| v["id"].as_str().map(str::to_string)),
-                    Ok(r) => {
-                        failures.push(format!(
-                            "book: {}: {}",
-                            r.status(),
-                            r.text().unwrap_or_default()
-                        ));
-                        continue;
-                    }
-                    Err(e) => {
-                        failures.push(format!("book: {e}"));
-                        continue;
-                    }
-                };
-                let Some(id) = id else {
-                    failures.push("book: 201 without an id".to_string());
-                    continue;
-                };
-                let cancelled = client
-                    .put(format!("{base}/fhir/Appointment/{id}"))
-                    .bearer_auth(&token)
-                    .header("content-type", "application/fhir+json")
-                    .body(cancellation(&id, "swap traffic").to_string())
-                    .send();
-                match cancelled {
-                    Ok(r) if r.status() == StatusCode::OK => {}
-                    Ok(r) => failures.push(format!("cancel: {}", r.status())),
-                    Err(e) => failures.push(format!("cancel: {e}")),
-                }
-            }
-            (rounds, failures)
-        })
+    let earliest = |client: &reqwest::blocking::Client, base: &str, token: &str| {
+        let bundle: Value = client
+            .get(format!("{base}/fhir/Slot?status=free&_count=1"))
+            .bearer_auth(token)
+            .send()
+            .and_then(|r| r.json())
+            .ok()?;
+        bundle["entry"][0]["resource"]["id"]
+            .as_str()
+            .map(str::to_string)
     };
+    let traffic = book_and_cancel_until(
+        &s,
+        &reception,
+        PATIENTS[1].nhs_number,
+        earliest,
+        stop.clone(),
+    );
 
     // Swapped in: the first release's module serves, adapted.
     let (ok, said) = cli(

@@ -18,8 +18,8 @@ use patchbay_sdk::time::{DAY, civil_from_days};
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::server::{
-    Server, active_scheduling, appointment, body, build_typescript_module, cancellation, cli,
-    conformance, root,
+    Server, active_scheduling, appointment, body, book_and_cancel_until, build_typescript_module,
+    cancellation, cli, conformance, root,
 };
 
 const ORG: &str = "Y90001";
@@ -134,60 +134,16 @@ fn scheduling_moves_from_rust_to_typescript_and_back_under_traffic() {
     // A receptionist books a telephone slot and cancels it, round after
     // round, through both swaps: every answer a success.
     let stop = Arc::new(AtomicBool::new(false));
-    let traffic = {
-        let (stop, base, token) = (stop.clone(), s.base.clone(), reception.clone());
-        std::thread::spawn(move || {
-            let client = reqwest::blocking::Client::new();
-            let (mut rounds, mut failures) = (0, Vec::new());
-            while !stop.load(Ordering::Relaxed) {
-                rounds += 1;
-                let Some(slot) = telephone_slots(&client, &base, &token).into_iter().next() else {
-                    failures.push("a search found no telephone slot".to_string());
-                    continue;
-                };
-                let booked = client
-                    .post(format!("{base}/fhir/Appointment"))
-                    .bearer_auth(&token)
-                    .header("content-type", "application/fhir+json")
-                    .body(appointment(&slot, PATIENTS[1].nhs_number).to_string())
-                    .send();
-                let id = match booked {
-                    Ok(r) if r.status() == StatusCode::CREATED => r
-                        .json::<Value>()
-                        .ok()
-                        .and_then(|v| v["id"].as_str().map(str::to_string)),
-                    Ok(r) => {
-                        failures.push(format!(
-                            "book {slot}: {}: {}",
-                            r.status(),
-                            r.text().unwrap_or_default()
-                        ));
-                        continue;
-                    }
-                    Err(e) => {
-                        failures.push(format!("book: {e}"));
-                        continue;
-                    }
-                };
-                let Some(id) = id else {
-                    failures.push("book: 201 without an id".to_string());
-                    continue;
-                };
-                match client
-                    .put(format!("{base}/fhir/Appointment/{id}"))
-                    .bearer_auth(&token)
-                    .header("content-type", "application/fhir+json")
-                    .body(cancellation(&id, "swap traffic").to_string())
-                    .send()
-                {
-                    Ok(r) if r.status() == StatusCode::OK => {}
-                    Ok(r) => failures.push(format!("cancel: {}", r.status())),
-                    Err(e) => failures.push(format!("cancel: {e}")),
-                }
-            }
-            (rounds, failures)
-        })
+    let first_telephone = |client: &reqwest::blocking::Client, base: &str, token: &str| {
+        telephone_slots(client, base, token).into_iter().next()
     };
+    let traffic = book_and_cancel_until(
+        &s,
+        &reception,
+        PATIENTS[1].nhs_number,
+        first_telephone,
+        stop.clone(),
+    );
 
     // Swapped in: Fenwick serves, with its own policy.
     let (ok, said) = cli(

@@ -5,7 +5,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serverAndBrowser, newPage, signIn, screenshot } from "./support.mjs";
+import { serverAndBrowser, newPage, signIn, screenshot, showEntries } from "./support.mjs";
 
 const CANDIDATE = "bramble/scheduling@2.1.0";
 const suite = serverAndBrowser();
@@ -137,8 +137,7 @@ async function adminSession(booking, patient) {
   await signIn(audit, suite.server.url, "Demo Auditor");
   await audit.getByLabel("User").fill("admin-1");
   await audit.getByLabel("Action").fill("slot.");
-  await audit.getByRole("button", { name: "Show entries" }).click();
-  await audit.waitForFunction(() => document.getElementById("announce").textContent.includes("entries shown"));
+  await showEntries(audit);
   const rows = (await audit.locator("#entries tbody tr").allTextContents()).join("\n");
   for (const action of ["slot.shadow.start", "slot.abort", "slot.canary.start", "slot.promote", "slot.rollback"]) {
     assert.ok(rows.includes(action), `the auditor's page shows ${action}`);

@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serverAndBrowser, newPage, signIn, findFreeTimes, screenshot } from "./support.mjs";
+import { serverAndBrowser, newPage, signIn, findFreeTimes, screenshot, showEntries } from "./support.mjs";
 
 const NHS = "9990000018";
 const suite = serverAndBrowser();
@@ -52,8 +52,7 @@ test("a patient on a phone books, sees and cancels an appointment", async () => 
   const audit = await newPage(suite.browser, { width: 1280, height: 900 });
   await signIn(audit, suite.server.url, "Demo Auditor");
   await audit.getByLabel("User").fill(`patient-${NHS}`);
-  await audit.getByRole("button", { name: "Show entries" }).click();
-  await audit.waitForFunction(() => document.getElementById("announce").textContent.includes("entries shown"));
+  await showEntries(audit);
   const rows = await audit.locator("#entries tbody tr").allTextContents();
   assert.ok(rows.some((r) => r.includes("appointment.book") && r.includes(`Appointment/${id}`)), rows.join("\n"));
   assert.ok(rows.some((r) => r.includes("appointment.update") && r.includes(`Appointment/${id}`)), rows.join("\n"));

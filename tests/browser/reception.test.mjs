@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serverAndBrowser, newPage, signIn, findFreeTimes, screenshot } from "./support.mjs";
+import { serverAndBrowser, newPage, signIn, findFreeTimes, screenshot, showEntries } from "./support.mjs";
 
 const NHS = "9990000026";
 const suite = serverAndBrowser();
@@ -71,8 +71,7 @@ test("a receptionist books for a patient and moves the appointment; the auditor 
   await audit.locator("#chain .success").waitFor();
   assert.match(await audit.locator("#chain").textContent(), /Chain intact: all \d+ entries/);
   await audit.getByLabel("Patient's NHS number").fill(NHS);
-  await audit.getByRole("button", { name: "Show entries" }).click();
-  await audit.waitForFunction(() => document.getElementById("announce").textContent.includes("entries shown"));
+  await showEntries(audit);
   const rows = await audit.locator("#entries tbody tr").allTextContents();
   const actions = rows.map((r) => r);
   assert.ok(actions.some((r) => r.includes("appointment.book") && r.includes("reception-1")), rows.join("\n"));

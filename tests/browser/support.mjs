@@ -148,6 +148,20 @@ export async function findFreeTimes(page) {
 }
 
 /** Where screenshots go, when asked for (PATCHBAY_SCREENSHOTS=docs/console). */
+/**
+ * On the auditor's page, shows the entries for the filters filled in: waits
+ * for the page's first list to be announced, clears the announcement, asks
+ * for the filtered list and waits for its announcement, so what is read
+ * next is the filtered list, never the first.
+ */
+export async function showEntries(audit) {
+  const announced = () => document.getElementById("announce").textContent.includes("entries shown");
+  await audit.waitForFunction(announced);
+  await audit.evaluate(() => { document.getElementById("announce").textContent = ""; });
+  await audit.getByRole("button", { name: "Show entries" }).click();
+  await audit.waitForFunction(announced);
+}
+
 export async function screenshot(page, name) {
   const dir = process.env.PATCHBAY_SCREENSHOTS;
   if (!dir) return;

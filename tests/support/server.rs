@@ -470,6 +470,71 @@ pub fn active_scheduling(s: &Server, admin: &str) -> String {
         .to_string()
 }
 
+/// A receptionist's traffic while a slot's module changes: round after
+/// round until `stop`, it picks a slot with `pick` (a search through the
+/// API), books it for `patient` and cancels the booking. Joined, the thread
+/// gives how many rounds ran and every answer that was not a success.
+pub fn book_and_cancel_until(
+    s: &Server,
+    token: &str,
+    patient: &'static str,
+    pick: impl Fn(&Client, &str, &str) -> Option<String> + Send + 'static,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(u32, Vec<String>)> {
+    let (base, token) = (s.base.clone(), token.to_string());
+    std::thread::spawn(move || {
+        let client = Client::new();
+        let (mut rounds, mut failures) = (0, Vec::new());
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            rounds += 1;
+            let Some(slot) = pick(&client, &base, &token) else {
+                failures.push("a search found no slot to book".to_string());
+                continue;
+            };
+            let booked = client
+                .post(format!("{base}/fhir/Appointment"))
+                .bearer_auth(&token)
+                .header("content-type", "application/fhir+json")
+                .body(appointment(&slot, patient).to_string())
+                .send();
+            let id = match booked {
+                Ok(r) if r.status() == StatusCode::CREATED => r
+                    .json::<Value>()
+                    .ok()
+                    .and_then(|v| v["id"].as_str().map(str::to_string)),
+                Ok(r) => {
+                    failures.push(format!(
+                        "book {slot}: {}: {}",
+                        r.status(),
+                        r.text().unwrap_or_default()
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    failures.push(format!("book: {e}"));
+                    continue;
+                }
+            };
+            let Some(id) = id else {
+                failures.push("book: 201 without an id".to_string());
+                continue;
+            };
+            match client
+                .put(format!("{base}/fhir/Appointment/{id}"))
+                .bearer_auth(&token)
+                .header("content-type", "application/fhir+json")
+                .body(cancellation(&id, "swap traffic").to_string())
+                .send()
+            {
+                Ok(r) if r.status() == StatusCode::OK => {}
+                Ok(r) => failures.push(format!("cancel: {}", r.status())),
+                Err(e) => failures.push(format!("cancel: {e}")),
+            }
+        }
+        (rounds, failures)
+    })
+}
+
 /// Books a slot for a patient over FHIR; (status, body).
 pub fn book(s: &Server, token: &str, slot: &str, patient: &str) -> (StatusCode, Value) {
     let r = s.post("/fhir/Appointment", token, &appointment(slot, patient));
