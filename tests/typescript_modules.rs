@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use patchbay::lifecycle::package::{Package, SupplierKey};
+use patchbay::runtime::call_state::now_ms;
 use patchbay::store::demo::PATIENTS;
 use patchbay_sdk::time::{DAY, civil_from_days};
 use reqwest::StatusCode;
@@ -42,11 +43,7 @@ fn the_typescript_module_passes_the_conformance_suite_unchanged() {
 /// The date `days` from today (UTC), as FHIR writes it and as the demo's
 /// slot ids carry it (`yyyymmdd` when `compact`).
 fn date(days: i64, compact: bool) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default();
-    let (y, m, d) = civil_from_days(now / DAY + days);
+    let (y, m, d) = civil_from_days(now_ms() / DAY + days);
     if compact {
         format!("{y:04}{m:02}{d:02}")
     } else {

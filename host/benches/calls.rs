@@ -90,13 +90,12 @@ fn store_for(
     )
 }
 
-/// Writes the scheduling skeleton `patchbay new` writes for `language` and
-/// builds it from source with the language's build script; its bytes.
-fn scheduling_skeleton(language: Language, build: &str) -> Vec<u8> {
+/// Writes the scheduling skeleton `patchbay new` writes for `language` into
+/// `target/bench-modules/NAME` and builds it from source with the
+/// language's build script; its bytes.
+fn scheduling_skeleton(language: Language, name: &str, build: &str) -> Vec<u8> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = root
-        .join("target/bench-modules")
-        .join(format!("{language:?}").to_lowercase());
+    let dir = root.join("target/bench-modules").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     let sdk = root.join("sdk");
     let module = NewModule {
@@ -333,17 +332,17 @@ fn benches(c: &mut Criterion) {
     // Scheduling, the same logic in three languages, each module serving an
     // organisation seeded alike.
     let mut modules = vec![("rust", ORG, MERIDIAN_SCHEDULING.bytes.to_vec())];
-    for (language, build, org) in [
-        (Language::Typescript, "sdk/typescript/build", "Y90006"),
-        (Language::Python, "sdk/python/build", "Y90007"),
+    for (language, name, build, org) in [
+        (
+            Language::Typescript,
+            "typescript",
+            "sdk/typescript/build",
+            "Y90006",
+        ),
+        (Language::Python, "python", "sdk/python/build", "Y90007"),
     ] {
-        let bytes = scheduling_skeleton(language, build);
+        let bytes = scheduling_skeleton(language, name, build);
         demo::seed_organisation(runtime.records(), org, "Bench practice", now).expect("seed");
-        let name = if language == Language::Python {
-            "python"
-        } else {
-            "typescript"
-        };
         let module = runtime
             .compile(format!("bench/{name}@1.0.0").parse().expect("id"), &bytes)
             .expect("compile");

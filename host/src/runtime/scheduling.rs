@@ -20,6 +20,7 @@ use crate::runtime::codes::Code;
 use crate::runtime::deployment::{Deployment, Pre};
 use crate::runtime::engine::Runtime;
 use crate::runtime::function_slot::RouteKey;
+use crate::runtime::interfaces::scheduling_0_1::each;
 use crate::runtime::standard::Standard;
 use crate::runtime::transaction::Scratch;
 use crate::runtime::trial::Comparable;
@@ -97,7 +98,7 @@ fn converted<A, B: From<A>>(answer: Result<A, Outcome>) -> Result<B, Outcome> {
 
 /// A first-release list in the newest release's types.
 fn converted_list<A, B: From<A>>(answer: Result<Vec<A>, Outcome>) -> Result<Vec<B>, Outcome> {
-    answer.map(|items| items.into_iter().map(B::from).collect())
+    answer.map(each)
 }
 
 impl Booking {

@@ -197,8 +197,8 @@ impl From<first::SlotQuery> for newest::SlotQuery {
     }
 }
 
-/// Each element converted.
-fn each<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
+/// Each element converted, from one release's type to the other's.
+pub(crate) fn each<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
     items.into_iter().map(B::from).collect()
 }
 
