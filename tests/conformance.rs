@@ -18,6 +18,7 @@ fn run_fixture(stem: &str) -> conformance::Report {
             .parse()
             .expect("id"),
         &bytes,
+        &Default::default(),
     )
     .expect("run")
 }
@@ -25,7 +26,8 @@ fn run_fixture(stem: &str) -> conformance::Report {
 #[test]
 fn every_bundled_module_passes_its_suite() {
     for module in bundled::ALL {
-        let report = conformance::run(module.module_id(), module.bytes).expect("run");
+        let report =
+            conformance::run(module.module_id(), module.bytes, &Default::default()).expect("run");
         assert!(report.passed(), "{}", report.text());
         assert!(report.results.len() >= 8, "{}", report.text());
     }

@@ -344,6 +344,7 @@ fn a_conformance_run_never_reaches_a_real_slot_and_real_failures_are_reported_on
         let report = patchbay::lifecycle::conformance::run(
             "testing/panicky-scheduling@0.1.0".parse().expect("id"),
             &fixture("panicky_scheduling"),
+            &Default::default(),
         )
         .expect("the suite runs");
         assert!(!report.passed(), "the panicky module fails its suite");

@@ -181,6 +181,26 @@ fn refusals_are_distinct() {
     assert!(text.contains("claims world care:prescribing/prescribing-provider@0.1.0, but the component implements care:scheduling"), "{text}");
 }
 
+/// The demo configuration with Riverside's scheduling served from the package
+/// `name` in `dir`, trusting `key` for Bramble if given.
+fn serving(dir: &Dir, name: &str, key: Option<&SupplierKey>) -> patchbay::api::config::Config {
+    let mut config = patchbay::api::config::Config {
+        data_dir: dir.0.join("data"),
+        ..Default::default()
+    };
+    if let Some(org) = config.organisations.get_mut(patchbay::store::demo::ORG) {
+        org.modules.insert("scheduling".into(), dir.path(name));
+    }
+    config.trust = Trust::default();
+    if let Some(key) = key {
+        config
+            .trust
+            .suppliers
+            .insert("bramble".into(), vec![key.public_key()]);
+    }
+    config
+}
+
 #[test]
 fn the_host_serves_a_signed_package_and_refuses_an_untrusted_one() {
     let dir = Dir::new();
@@ -195,24 +215,7 @@ fn the_host_serves_a_signed_package_and_refuses_an_untrusted_one() {
         serde_json::to_string(&package).expect("json"),
     )
     .expect("write");
-    let config = |trusted: bool| {
-        let mut config = patchbay::api::config::Config {
-            data_dir: dir.0.join("data"),
-            ..Default::default()
-        };
-        if let Some(org) = config.organisations.get_mut(patchbay::store::demo::ORG) {
-            org.modules
-                .insert("scheduling".into(), dir.path("bramble.carepkg"));
-        }
-        config.trust = Trust::default();
-        if trusted {
-            config
-                .trust
-                .suppliers
-                .insert("bramble".into(), vec![key.public_key()]);
-        }
-        config
-    };
+    let config = |trusted: bool| serving(&dir, "bramble.carepkg", trusted.then_some(&key));
     let runtime =
         patchbay::api::server::start(&config(true)).expect("start with a trusted package");
     let active = runtime
@@ -227,4 +230,48 @@ fn the_host_serves_a_signed_package_and_refuses_an_untrusted_one() {
         format!("{refused:#}").contains("does not trust for supplier 'bramble'"),
         "{refused:#}"
     );
+}
+
+/// A package named in the configuration whose manifest needs 96 MiB an
+/// instance: the host does not start while the organisation's limit is the
+/// default 64 MiB, and says why; with the limit raised to 128 MiB it serves
+/// the module under that limit.
+#[test]
+fn start_up_refuses_a_configured_package_that_needs_more_than_the_limit() {
+    let dir = Dir::new();
+    let key = SupplierKey::generate();
+    let component = std::fs::read(built_path("bramble_scheduling")).expect("component");
+    let manifest = MANIFEST
+        .replace("meridian", "bramble")
+        .replace("1.0.0", "2.1.0")
+        + "[limits]\nmemory_bytes = 100663296\n";
+    let package = Package::build(&manifest, &component, Some(&key)).expect("build");
+    std::fs::write(
+        dir.path("roomy.carepkg"),
+        serde_json::to_string(&package).expect("json"),
+    )
+    .expect("write");
+    let refused = patchbay::api::server::start(&serving(&dir, "roomy.carepkg", Some(&key)))
+        .err()
+        .expect("refused");
+    let said = format!("{refused:#}");
+    assert!(
+        said.contains("bramble/scheduling@2.1.0 cannot run under organisation Y90001's limits: it needs 96 MiB of memory an instance")
+            && said.contains("the organisation's limit is 64 MiB"),
+        "{said}"
+    );
+    let mut config = serving(&dir, "roomy.carepkg", Some(&key));
+    let limits = patchbay::runtime::deployment::Limits {
+        memory_bytes: 128 * 1024 * 1024,
+        ..Default::default()
+    };
+    if let Some(org) = config.organisations.get_mut(patchbay::store::demo::ORG) {
+        org.limits = Some(limits.clone());
+    }
+    let runtime = patchbay::api::server::start(&config).expect("starts under 128 MiB");
+    let active = runtime
+        .active(patchbay::store::demo::ORG, patchbay::Standard::Scheduling)
+        .expect("deployed");
+    assert_eq!(active.module.id.to_string(), "bramble/scheduling@2.1.0");
+    assert_eq!(active.limits, limits);
 }

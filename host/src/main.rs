@@ -638,17 +638,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             junit,
         } => {
-            let (id, bytes) = if file.extension().is_some_and(|e| e == "carepkg") {
+            let (id, bytes, needs) = if file.extension().is_some_and(|e| e == "carepkg") {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
                 let package = Package::parse(&text)?;
-                (package.manifest()?.module_id()?, package.component()?)
+                let manifest = package.manifest()?;
+                (manifest.module_id()?, package.component()?, manifest.limits)
             } else {
                 let bytes = std::fs::read(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
-                (id.parse()?, bytes)
+                (id.parse()?, bytes, Default::default())
             };
-            let report = patchbay::lifecycle::conformance::run(id, &bytes)?;
+            let report = patchbay::lifecycle::conformance::run(id, &bytes, &needs)?;
             print!("{}", report.text());
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)

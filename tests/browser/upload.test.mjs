@@ -1,6 +1,7 @@
 // An admin adds a supplier's signed package through the console and sees
-// its signature checked and its standard's conformance report, failed
-// checks and why; the module is then offered for the slot.
+// its signature checked, what its manifest says it needs, and its
+// standard's conformance report, failed checks and why; the module is then
+// offered for the slot.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -23,7 +24,8 @@ before(async () => {
   execFileSync(binary, ["keygen", "--out", join(dir, "supplier.key")]);
   const publicKey = readFileSync(join(dir, "supplier.pub"), "utf8").trim();
   writeFileSync(join(dir, "manifest.toml"), 'supplier = "oakfield"\nname = "scheduling"\nversion = "0.9.0"\n'
-    + 'world = "care:scheduling/scheduling-provider@0.2.0"\ndescription = "Books whatever it is asked"\n');
+    + 'world = "care:scheduling/scheduling-provider@0.2.0"\ndescription = "Books whatever it is asked"\n'
+    + '[limits]\nmemory_bytes = 100663296\n');
   packagePath = join(dir, "oakfield.carepkg");
   execFileSync(binary, ["package", "--component", join(ROOT, "target", "wasm", "wasm32-wasip2", "release", "double_booker.wasm"),
     "--manifest", join(dir, "manifest.toml"), "--key", join(dir, "supplier.key"), "--out", packagePath]);
@@ -52,6 +54,8 @@ test("an admin adds a signed package and sees its verification and conformance r
   await result.waitFor({ timeout: 120_000 });
   assert.match(await result.textContent(), /Added oakfield\/scheduling@0\.9\.0/);
   assert.match(await result.textContent(), /valid: signed by oakfield's trusted key/);
+  // What its manifest says it needs, checked at each deploy.
+  assert.match(await result.textContent(), /Needs96 MiB of memory an instance: a deploy is refused where/);
   const verdict = await result.locator(".conformance").textContent();
   const [, passed, total] = verdict.match(/Conformance: (\d+) of (\d+) checks passed/);
   assert.ok(Number(total) > 0 && Number(passed) < Number(total), verdict);

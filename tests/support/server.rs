@@ -441,6 +441,20 @@ pub fn package(
     version: &str,
     key: Option<&SupplierKey>,
 ) -> String {
+    package_stating(dir, stem, &format!("{supplier}/{name}@{version}"), key, "")
+}
+
+/// [`package`] of the module `id` (`supplier/name@version`), with `tail`
+/// (TOML tables such as `[limits]`) at the end of its manifest.
+pub fn package_stating(
+    dir: &std::path::Path,
+    stem: &str,
+    id: &str,
+    key: Option<&SupplierKey>,
+    tail: &str,
+) -> String {
+    let (supplier, rest) = id.split_once('/').expect("supplier/name@version");
+    let (name, version) = rest.split_once('@').expect("supplier/name@version");
     let bytes = std::fs::read(built_path(stem)).expect("component");
     let world = patchbay::Module::compile(
         &wasmtime::Engine::default(),
@@ -451,7 +465,7 @@ pub fn package(
     .world
     .name;
     let manifest = format!(
-        "supplier = \"{supplier}\"\nname = \"{name}\"\nversion = \"{version}\"\nworld = \"{world}\"\ndescription = \"test\"\n"
+        "supplier = \"{supplier}\"\nname = \"{name}\"\nversion = \"{version}\"\nworld = \"{world}\"\ndescription = \"test\"\n{tail}"
     );
     let package = Package::build(&manifest, &bytes, key).expect("package");
     let path = dir.join(format!("{stem}.carepkg"));

@@ -111,6 +111,18 @@ export async function render(main) {
   await refresh();
 }
 
+/** What a module's manifest says it needs, in words. */
+function needsText(needs) {
+  const parts = [];
+  if (needs && needs.memory_bytes) {
+    parts.push(`${Math.round(needs.memory_bytes / 1048576)} MiB of memory an instance`);
+  }
+  if (needs && needs.deadline) parts.push(`up to ${needs.deadline} ms a call`);
+  return parts.length
+    ? `${parts.join(", ")}: a deploy is refused where the organisation's limits are lower`
+    : "nothing beyond the host's limits";
+}
+
 function slotSection(slot, modules, history, done) {
   const headingId = `slot-${slot.function}`;
   const parts = moduleParts(slot.module);
@@ -245,6 +257,7 @@ function uploadSection(onAdded) {
             ? `valid: signed by ${moduleParts(added.module).supplier}'s trusted key ${added.signed_by}`
             : "unsigned (development mode)"),
           h("dt", {}, "Standard"), h("dd", {}, added.world),
+          h("dt", {}, "Needs"), h("dd", {}, needsText(added.needs)),
           h("dt", {}, "SHA-256"), h("dd", { class: "hash" }, added.sha256)),
         conformanceView(added.conformance),
         h("p", {}, "Its readiness checks run again before it serves: deploy, canary or shadow it above."));

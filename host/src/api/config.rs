@@ -237,6 +237,23 @@ impl Config {
                 path.display()
             );
         }
+        let max = crate::runtime::engine::MAX_MEMORY_BYTES;
+        let all_limits = std::iter::once(("limits".to_string(), &config.limits)).chain(
+            config.organisations.iter().filter_map(|(ods, org)| {
+                org.limits
+                    .as_ref()
+                    .map(|l| (format!("the limits of [organisations.{ods}]"), l))
+            }),
+        );
+        for (name, limits) in all_limits {
+            anyhow::ensure!(
+                limits.memory_bytes > 0 && limits.memory_bytes <= max,
+                "memory_bytes in {name} in {} must be above 0 and at most {max} ({}): the most one instance can have on this host, not {}",
+                path.display(),
+                crate::runtime::deployment::mib(max),
+                limits.memory_bytes
+            );
+        }
         for ods in config.organisations.keys() {
             let valid =
                 !ods.is_empty() && ods.len() <= 9 && ods.chars().all(|c| c.is_ascii_alphanumeric());
@@ -341,5 +358,27 @@ mod tests {
         let error = format!("{:#}", Config::load(&path).expect_err("refused"));
         assert!(error.contains("is not an ODS code"), "{error}");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_memory_limit_past_what_an_instance_can_have_is_refused() {
+        let path = Path::new("limits.toml");
+        let host = Config::parse("[limits]\nmemory_bytes = 536870912\n", path);
+        let error = format!("{:#}", host.expect_err("refused"));
+        assert!(
+            error.contains("memory_bytes in limits in limits.toml must be above 0 and at most 268435456 (256 MiB)"),
+            "{error}"
+        );
+        let org = Config::parse(
+            "[organisations.Y1]\nname = \"x\"\nlimits = { memory_bytes = 536870912, deadline = 500 }\n",
+            path,
+        );
+        let error = format!("{:#}", org.expect_err("refused"));
+        assert!(error.contains("[organisations.Y1]"), "{error}");
+        let fits = Config::parse(
+            "[organisations.Y1]\nname = \"x\"\nlimits = { memory_bytes = 268435456, deadline = 500 }\n",
+            path,
+        );
+        assert!(fits.is_ok(), "{:?}", fits.err());
     }
 }

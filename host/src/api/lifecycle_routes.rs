@@ -85,7 +85,7 @@ pub fn routes() -> Vec<RouteSpec> {
                 Answer::outcome(409, "The slot changed meanwhile, or does not exist"),
                 Answer::outcome(
                     422,
-                    "The candidate failed its readiness checks (the conformance report in issue[0].details.text)",
+                    "The candidate needs more than the organisation's limits, or failed its readiness checks (the conformance report in issue[0].details.text)",
                 ),
                 Answer::outcome(503, "The readiness checks could not run"),
             ],
@@ -120,7 +120,7 @@ pub fn routes() -> Vec<RouteSpec> {
                 Answer::outcome(409, "The slot changed meanwhile, or does not exist"),
                 Answer::outcome(
                     422,
-                    "The candidate failed its readiness checks, or the percent is not 1 to 100",
+                    "The candidate needs more than the organisation's limits, failed its readiness checks, or the percent is not 1 to 100",
                 ),
                 Answer::outcome(503, "The readiness checks could not run"),
             ],
@@ -139,7 +139,7 @@ pub fn routes() -> Vec<RouteSpec> {
                 Answer::outcome(409, "The slot changed meanwhile, or does not exist"),
                 Answer::outcome(
                     422,
-                    "The candidate failed its readiness checks, or the percent is not 1 to 100",
+                    "The candidate needs more than the organisation's limits, failed its readiness checks, or the percent is not 1 to 100",
                 ),
                 Answer::outcome(503, "The readiness checks could not run"),
             ],
@@ -249,6 +249,7 @@ impl From<DeployError> for ApiError {
                 ..
             } => StatusCode::SERVICE_UNAVAILABLE,
             DeployError::NotReady { .. }
+            | DeployError::Limits { .. }
             | DeployError::Load(_)
             | DeployError::NothingToRollBack(_)
             | DeployError::NothingSafeToRollBack(_)
@@ -319,6 +320,7 @@ async fn add_module(
                 module.world.name,
                 &verified.component,
                 Some(&verified.manifest.grants),
+                &verified.manifest.limits,
                 verified.signed_by.as_deref(),
                 crate::runtime::call_state::now_ms(),
                 &by,
@@ -330,7 +332,7 @@ async fn add_module(
             // The standard's conformance suite, in a scratch store and with
             // no connection held, so the admin sees at once how the module
             // does. A pass is recorded, so a deploy need not run it again.
-            let conformance = match conformance::run(module.id.clone(), &verified.component) {
+            let conformance = match conformance::run(module.id.clone(), &verified.component, &verified.manifest.limits) {
                 Ok(report) => {
                     if report.passed() {
                         registry::record_conformance(
@@ -346,7 +348,7 @@ async fn add_module(
                 Err(e) => json!({"passed": false, "error": format!("{e:#}"), "results": []}),
             };
             Ok(json!({"module": module.label.to_string(), "sha256": module.hash, "world": module.world.name,
-                "signed_by": verified.signed_by, "conformance": conformance}))
+                "signed_by": verified.signed_by, "needs": verified.manifest.limits, "conformance": conformance}))
         })
         .await
         .map_err(internal)??;

@@ -193,12 +193,17 @@ pub fn schemas() -> Map<String, Value> {
             "report": report,
         },
     });
+    let needs = object(
+        &[],
+        json!({"memory_bytes": {"type": "integer"}, "deadline": {"type": "integer"}}),
+    );
     let modules = {
         let module = object(
             &["hash", "label", "world", "added_ms", "added_by"],
             json!({
                 "hash": text, "label": text, "world": text, "signed_by": optional_text(),
                 "added_ms": {"type": "integer"}, "added_by": text,
+                "needs": needs.clone(),
             }),
         );
         object(
@@ -365,7 +370,7 @@ pub fn schemas() -> Map<String, Value> {
         })),
         "ModuleAdded": object(&["module", "sha256", "world", "conformance"], json!({
             "module": text, "sha256": text, "world": text, "signed_by": optional_text(),
-            "conformance": conformance_report,
+            "needs": needs, "conformance": conformance_report,
         })),
         "ModuleList": modules,
         "SlotList": object(&["slots"], json!({

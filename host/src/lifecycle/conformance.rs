@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::runtime::bindings::{Coding, IssueCode, Period};
 use crate::runtime::call_error::CallError;
 use crate::runtime::call_state::CallContext;
-use crate::runtime::deployment::{Grants, Limits};
+use crate::runtime::deployment::{Grants, Limits, RequestedLimits};
 use crate::runtime::engine::{EngineSettings, Runtime};
 use crate::runtime::module::{LoadError, ModuleId};
 use crate::runtime::prescribing::{
@@ -157,8 +157,10 @@ pub fn checks(standard: Standard) -> &'static [Check] {
     }
 }
 
-/// Runs a standard's suite on a component, in a scratch store.
-pub fn run(id: ModuleId, component: &[u8]) -> Result<Report, LoadError> {
+/// Runs a standard's suite on a component, in a scratch store, under the
+/// suite's limits raised to what the module says it needs (its manifest's
+/// `[limits]`; none for a bare component).
+pub fn run(id: ModuleId, component: &[u8], needs: &RequestedLimits) -> Result<Report, LoadError> {
     let fail = |e: anyhow::Error| LoadError::Link(e.context("cannot set up the conformance run"));
     let (store, _scratch) = RecordStore::scratch().map_err(fail)?;
     let settings = EngineSettings {
@@ -171,7 +173,8 @@ pub fn run(id: ModuleId, component: &[u8]) -> Result<Report, LoadError> {
     let limits = Limits {
         memory_bytes: 64 * 1024 * 1024,
         deadline: std::time::Duration::from_secs(2),
-    };
+    }
+    .raised_to(needs, settings.max_memory_bytes);
     let deployment = runtime.prepare(module.clone(), limits, Grants::default())?;
     let mut results = Vec::new();
     for (n, check) in checks(standard).iter().enumerate() {

@@ -13,7 +13,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::deployment::Limits;
+use crate::runtime::deployment::{RequestedLimits, mib};
+use crate::runtime::engine::MAX_MEMORY_BYTES;
 use crate::runtime::module::{ModuleId, sha256_hex};
 use crate::runtime::standard::{Shape, Standard};
 
@@ -38,9 +39,10 @@ pub struct Manifest {
     /// What it asks to be granted beyond the standard's interfaces.
     #[serde(default)]
     pub grants: RequestedGrants,
-    /// The limits it needs to work.
+    /// What it needs to work (`[limits]`): checked against the
+    /// organisation's limits before it is deployed.
     #[serde(default)]
-    pub limits: Option<Limits>,
+    pub limits: RequestedLimits,
 }
 
 pub use crate::runtime::deployment::RequestedGrants;
@@ -232,6 +234,16 @@ impl Package {
         let manifest: Manifest =
             toml::from_str(text).map_err(|e| PackageError::Manifest(e.to_string()))?;
         manifest.module_id()?;
+        if let Some(needs) = manifest.limits.memory_bytes
+            && needs > MAX_MEMORY_BYTES
+        {
+            return Err(PackageError::Manifest(format!(
+                "[limits] memory_bytes = {needs} asks for {} an instance, more than any instance can have on this host ({}): a module must fit in {}",
+                mib(needs),
+                mib(MAX_MEMORY_BYTES),
+                mib(MAX_MEMORY_BYTES)
+            )));
+        }
         Ok(manifest)
     }
 
@@ -371,6 +383,27 @@ mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
     use super::*;
+
+    #[test]
+    fn a_manifest_needing_more_memory_than_an_instance_can_have_is_refused() {
+        let manifest = |memory: usize| {
+            format!(
+                "supplier = \"acme\"\nname = \"scheduling\"\nversion = \"1.0.0\"\nworld = \"care:scheduling/scheduling-provider@0.2.0\"\ndescription = \"x\"\n[limits]\nmemory_bytes = {memory}\n"
+            )
+        };
+        let refused = Package::build(&manifest(MAX_MEMORY_BYTES + 1), b"", None)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            refused.contains("more than any instance can have on this host (256 MiB)"),
+            "{refused}"
+        );
+        let package = Package::build(&manifest(96 * 1024 * 1024), b"", None).expect("fits");
+        assert_eq!(
+            package.manifest().expect("manifest").limits.memory_bytes,
+            Some(96 * 1024 * 1024)
+        );
+    }
 
     #[test]
     fn a_secret_key_is_saved_private_and_refused_when_it_is_not() {

@@ -59,7 +59,7 @@ impl From<LoadError> for NotReady {
 pub fn conformance(
     runtime: &Runtime,
     deployment: &Deployment,
-    bytes: &[u8],
+    stored: &registry::StoredModule,
 ) -> Result<(), NotReady> {
     let module = &deployment.module;
     let conn = runtime.records().connection().map_err(NotReady::Host)?;
@@ -67,7 +67,7 @@ pub fn conformance(
         return Ok(());
     }
     drop(conn);
-    let report = conformance::run(module.id.clone(), bytes)?;
+    let report = conformance::run(module.id.clone(), &stored.bytes, &stored.needs)?;
     if !report.passed() {
         return Err(NotReady::Conformance(Box::new(report)));
     }

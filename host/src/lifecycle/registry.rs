@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::runtime::deployment::{Grants, Limits};
+use crate::runtime::deployment::{Grants, Limits, RequestedLimits};
 use crate::store::database::{Connection, DbError};
 
 /// A module the host has accepted.
@@ -23,6 +23,8 @@ pub struct ModuleRecord {
     pub added_ms: i64,
     /// Who added it.
     pub added_by: String,
+    /// What its manifest says it needs.
+    pub needs: RequestedLimits,
 }
 
 /// One deployment to a slot.
@@ -99,6 +101,7 @@ pub fn add_module(
     world: &str,
     component: &[u8],
     requested_grants: Option<&crate::lifecycle::package::RequestedGrants>,
+    requested_limits: &RequestedLimits,
     signed_by: Option<&str>,
     now: i64,
     by: &str,
@@ -107,12 +110,16 @@ pub fn add_module(
         .map(serde_json::to_string)
         .transpose()
         .map_err(anyhow::Error::from)?;
+    let needs = (requested_limits != &RequestedLimits::default())
+        .then(|| serde_json::to_string(requested_limits))
+        .transpose()
+        .map_err(anyhow::Error::from)?;
     // One statement, so two uploads at once cannot both take a name.
     conn.execute(
-        "INSERT INTO modules (hash, label, world, component, requested_grants, signed_by, added_ms, added_by) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM modules WHERE label = ?2) \
+        "INSERT INTO modules (hash, label, world, component, requested_grants, requested_limits, signed_by, added_ms, added_by) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE NOT EXISTS (SELECT 1 FROM modules WHERE label = ?2) \
          ON CONFLICT DO NOTHING",
-        &[&hash, &label, &world, &component, &requested, &signed_by, &now, &by],
+        &[&hash, &label, &world, &component, &requested, &needs, &signed_by, &now, &by],
     )?;
     let registered: Option<String> = conn
         .query_opt("SELECT label FROM modules WHERE hash = ?1", &[&hash])?
@@ -160,11 +167,13 @@ fn visible(conn: &Connection, org: &str, hash: &str, label: &str) -> anyhow::Res
 /// The modules an organisation may see and deploy, newest first.
 pub fn modules(conn: &Connection, org: &str) -> anyhow::Result<Vec<ModuleRecord>> {
     let rows = conn.query(
-        "SELECT hash, label, world, signed_by, added_ms, added_by FROM modules ORDER BY added_ms DESC, label",
+        "SELECT hash, label, world, signed_by, added_ms, added_by, requested_limits FROM modules \
+         ORDER BY added_ms DESC, label",
         &[],
     )?;
     let mut out = Vec::new();
     for r in rows {
+        let needs: Option<String> = r.get(6)?;
         let row = ModuleRecord {
             hash: r.get(0)?,
             label: r.get(1)?,
@@ -172,12 +181,22 @@ pub fn modules(conn: &Connection, org: &str) -> anyhow::Result<Vec<ModuleRecord>
             signed_by: r.get(3)?,
             added_ms: r.get(4)?,
             added_by: r.get(5)?,
+            needs: stated_needs(needs)?,
         };
         if visible(conn, org, &row.hash, &row.label)? {
             out.push(row);
         }
     }
     Ok(out)
+}
+
+/// A module's stated needs as the registry keeps them (JSON; none for a
+/// module whose manifest states none).
+fn stated_needs(text: Option<String>) -> anyhow::Result<RequestedLimits> {
+    Ok(text
+        .map(|n| serde_json::from_str(&n))
+        .transpose()?
+        .unwrap_or_default())
 }
 
 /// A module an organisation may deploy, by hash or `supplier/name@version`;
@@ -203,6 +222,8 @@ pub struct StoredModule {
     pub bytes: Vec<u8>,
     /// What its manifest requested; none for a bundled module.
     pub requested: Option<crate::lifecycle::package::RequestedGrants>,
+    /// What its manifest says it needs; nothing for a bundled module.
+    pub needs: RequestedLimits,
     /// The key that signed its package, if it came in one.
     pub signed_by: Option<String>,
 }
@@ -216,19 +237,21 @@ pub fn module_bytes(
     hash_or_label: &str,
 ) -> anyhow::Result<Option<StoredModule>> {
     let Some(r) = conn.query_opt(
-        "SELECT hash, label, component, requested_grants, signed_by FROM modules WHERE hash = ?1 OR label = ?1 \
-         ORDER BY added_ms DESC LIMIT 1",
+        "SELECT hash, label, component, requested_grants, signed_by, requested_limits FROM modules \
+         WHERE hash = ?1 OR label = ?1 ORDER BY added_ms DESC LIMIT 1",
         &[&hash_or_label],
     )?
     else {
         return Ok(None);
     };
     let requested: Option<String> = r.get(3)?;
+    let needs: Option<String> = r.get(5)?;
     Ok(Some(StoredModule {
         hash: r.get(0)?,
         label: r.get(1)?,
         bytes: r.get(2)?,
         requested: requested.map(|r| serde_json::from_str(&r)).transpose()?,
+        needs: stated_needs(needs)?,
         signed_by: r.get(4)?,
     }))
 }

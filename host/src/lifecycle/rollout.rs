@@ -42,6 +42,17 @@ pub enum DeployError {
         /// What it failed.
         reason: NotReady,
     },
+    /// The organisation's limits do not meet what its manifest says it
+    /// needs.
+    #[error("{module} cannot run under organisation {org}'s limits: {unmet}")]
+    Limits {
+        /// The candidate.
+        module: String,
+        /// The organisation.
+        org: String,
+        /// The need not met.
+        unmet: crate::runtime::deployment::Unmet,
+    },
     /// It does not compile, link or fit the slot's standard.
     #[error("the module was refused: {0}")]
     Load(#[from] LoadError),
@@ -150,6 +161,14 @@ fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, Depl
         .map_err(DeployError::Store)?
         .ok_or_else(|| DeployError::UnknownModule(request.module.to_string()))?;
     drop(conn);
+    request
+        .limits
+        .meet(&stored.needs)
+        .map_err(|unmet| DeployError::Limits {
+            module: stored.label.clone(),
+            org: request.org.to_string(),
+            unmet,
+        })?;
     let grants = match &stored.requested {
         Some(requested) => request.allowed.restricted_to(requested),
         None => Grants::default(),
@@ -171,7 +190,7 @@ fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, Depl
             module: stored.label.clone(),
             reason,
         };
-        readiness::conformance(runtime, &deployment, &stored.bytes).map_err(not_ready)?;
+        readiness::conformance(runtime, &deployment, &stored).map_err(not_ready)?;
         readiness::smoke(runtime, request.org, &deployment).map_err(not_ready)?;
         timings.readiness_us = micros(step);
     }

@@ -17,7 +17,7 @@ use crate::lifecycle::registry::{self, DeploymentRecord, StoredModule};
 use crate::lifecycle::{loading, rollout, supervisor};
 use crate::runtime::bundled;
 use crate::runtime::call_state::now_ms;
-use crate::runtime::deployment::{Grants, Limits, RequestedGrants};
+use crate::runtime::deployment::{Grants, Limits, RequestedGrants, RequestedLimits};
 use crate::runtime::engine::{EngineSettings, Runtime};
 use crate::runtime::health::RollbackPolicy;
 use crate::runtime::standard::Standard;
@@ -187,6 +187,13 @@ fn record_configured(
             standard.function()
         )
     })?;
+    limits
+        .meet(&named.needs)
+        .map_err(|unmet| rollout::DeployError::Limits {
+            module: named.label.clone(),
+            org: ods.to_string(),
+            unmet,
+        })?;
     let grants = match &named.requested {
         Requested::Manifest(requested) => org.grants.restricted_to(requested),
         Requested::Everything => org.grants.clone(),
@@ -213,6 +220,7 @@ fn record_configured(
         compiled.world.name,
         &named.bytes,
         requested.as_ref(),
+        &named.needs,
         named.signed_by.as_deref(),
         now_ms(),
         "configuration",
@@ -266,6 +274,7 @@ struct Named {
     label: String,
     bytes: Vec<u8>,
     requested: Requested,
+    needs: RequestedLimits,
     claimed_world: Option<String>,
     signed_by: Option<String>,
 }
@@ -283,6 +292,7 @@ fn read_named(spec: &str, trust: &Trust) -> anyhow::Result<Named> {
             label: verified.manifest.module_id()?.to_string(),
             claimed_world: Some(verified.manifest.world.clone()),
             requested: Requested::Manifest(verified.manifest.grants),
+            needs: verified.manifest.limits,
             signed_by: verified.signed_by,
             bytes: verified.component,
         });
@@ -302,6 +312,7 @@ fn read_named(spec: &str, trust: &Trust) -> anyhow::Result<Named> {
             label: id.to_string(),
             bytes,
             requested: Requested::Everything,
+            needs: RequestedLimits::default(),
             claimed_world: None,
             signed_by: None,
         });
@@ -317,6 +328,7 @@ fn read_named(spec: &str, trust: &Trust) -> anyhow::Result<Named> {
         label: found.id.to_string(),
         bytes: found.bytes.to_vec(),
         requested: Requested::Nothing,
+        needs: RequestedLimits::default(),
         claimed_world: None,
         signed_by: None,
     })

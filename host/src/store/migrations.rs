@@ -46,6 +46,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/sqlite/0003_exports.sql"),
         postgres: include_str!("migrations/postgres/0003_exports.sql"),
     },
+    Migration {
+        version: 4,
+        name: "what each module says it needs",
+        sqlite: include_str!("migrations/sqlite/0004_module_limits.sql"),
+        postgres: include_str!("migrations/postgres/0004_module_limits.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock that one host at a time holds while it
