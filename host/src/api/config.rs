@@ -237,7 +237,7 @@ impl Config {
                 path.display()
             );
         }
-        let max = crate::runtime::engine::MAX_MEMORY_BYTES;
+        let max = crate::runtime::deployment::MAX_MEMORY_BYTES;
         let all_limits = std::iter::once(("limits".to_string(), &config.limits)).chain(
             config.organisations.iter().filter_map(|(ods, org)| {
                 org.limits

@@ -13,8 +13,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::deployment::{RequestedLimits, mib};
-use crate::runtime::engine::MAX_MEMORY_BYTES;
+use crate::runtime::deployment::{MAX_MEMORY_BYTES, RequestedLimits, mib};
 use crate::runtime::module::{ModuleId, sha256_hex};
 use crate::runtime::standard::{Shape, Standard};
 

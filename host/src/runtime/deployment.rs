@@ -9,6 +9,11 @@ use crate::runtime::call_state::CallState;
 use crate::runtime::module::{LoadError, Module};
 use crate::runtime::standard::{SCHEDULING_0_1, Standard};
 
+/// The most linear memory one instance can have on a host with the default
+/// engine settings: the pool's slot size, and so the ceiling of any
+/// organisation's `memory_bytes`.
+pub const MAX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+
 /// What a deployment's calls may use.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -53,7 +58,7 @@ pub enum Unmet {
         "it needs {} of memory an instance (its manifest's [limits] memory_bytes = {needs}) and the organisation's limit is {} (memory_bytes = {allows}): raise memory_bytes in the organisation's limits in the host's configuration (at most {} on this host), or choose a module that needs less",
         mib(*.needs),
         mib(*.allows),
-        mib(crate::runtime::engine::MAX_MEMORY_BYTES)
+        mib(MAX_MEMORY_BYTES)
     )]
     Memory {
         /// What the manifest states, in bytes.

@@ -40,11 +40,6 @@ pub struct Failing {
     pub reason: String,
 }
 
-/// The most linear memory one instance can have on a host built with the
-/// default settings: the pool's slot size, and so the ceiling of any
-/// organisation's `memory_bytes`.
-pub const MAX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
-
 /// Settings of the engine and runtime.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
@@ -68,7 +63,7 @@ impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
             max_instances: 256,
-            max_memory_bytes: MAX_MEMORY_BYTES,
+            max_memory_bytes: crate::runtime::deployment::MAX_MEMORY_BYTES,
             cache_dir: None,
             rollback: RollbackPolicy::default(),
             audit: None,
