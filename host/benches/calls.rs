@@ -1,7 +1,10 @@
 //! The cost of one module call through the host (fresh instance + call +
 //! transaction), beside the same logic compiled natively, in the same run.
 //!
-//! - `trivial`: a call that returns at once: the bare cost of the host path.
+//! - `trivial`: a call that returns at once: the bare cost of the host path,
+//!   then its pieces (the store, the WASI context, the instance without the
+//!   call) and the engine's own floor (a minimal component with no imports,
+//!   with one page of memory and with seventeen).
 //! - `slot-search`: Meridian's find-free-slots for a week, ten slots (the
 //!   API's `_count=10`), against the same store query run natively.
 //! - `prescribing-check`: Northwind's check of an interacting draft, against
@@ -187,6 +190,63 @@ fn benches(c: &mut Criterion) {
             )
         })
     });
+    // The floor, piece by piece (#13): what the store alone costs (its
+    // connection, WASI context and limiter), the WASI context alone, and the
+    // instance without the call.
+    trivial.bench_function("store", |b| {
+        b.iter(|| black_box(store_for(&runtime, &faulty, demo::OTHER_ORG, now)))
+    });
+    trivial.bench_function("wasi-context", |b| {
+        b.iter(|| {
+            let log = ModuleLog::new(faulty.module.label.clone());
+            black_box(
+                patchbay::runtime::interfaces::wasi::context(&faulty.grants, log).expect("wasi"),
+            )
+        })
+    });
+    trivial.bench_function("store+instantiate", |b| {
+        b.iter(|| {
+            let mut store = store_for(&runtime, &faulty, demo::OTHER_ORG, now);
+            black_box(pre.instantiate(&mut store).expect("instantiate"));
+        })
+    });
+    // The engine's own floor, on the host's engine (its pool, epochs and
+    // copy-on-write memory): a component with no imports and one core
+    // instance, called once; then the same with 17 pages of memory whose top
+    // page the call writes, as a Rust guest's stack is (1 MiB of stack, then
+    // its data).
+    for (name, memory_pages, touch) in [
+        ("minimal-component", 1, 16),
+        ("minimal-component-17-pages", 17, 17 * 65536 - 16),
+    ] {
+        let engine = runtime.engine();
+        let wat = format!(
+            r#"(component
+                (core module $m
+                    (memory (export "memory") {memory_pages})
+                    (func (export "f") (result i32)
+                        (i32.store (i32.const {touch}) (i32.const 1))
+                        (i32.const 7)))
+                (core instance $i (instantiate $m))
+                (func (export "f") (result u32) (canon lift (core func $i "f"))))"#
+        );
+        let component = wasmtime::component::Component::new(engine, wat).expect("component");
+        let export = component.get_export_index(None, "f").expect("f");
+        let pre = wasmtime::component::Linker::<()>::new(engine)
+            .instantiate_pre(&component)
+            .expect("pre");
+        trivial.bench_function(name, |b| {
+            b.iter(|| {
+                let mut store = wasmtime::Store::new(engine, ());
+                store.set_epoch_deadline(1_000_000);
+                let instance = pre.instantiate(&mut store).expect("instantiate");
+                let f = instance
+                    .get_typed_func::<(), (u32,)>(&mut store, &export)
+                    .expect("f");
+                black_box(f.call(&mut store, ()).expect("call"))
+            })
+        });
+    }
     trivial.finish();
 
     let ten = SlotSearch {
