@@ -10,7 +10,7 @@ BUCKETS = [
     ("kernel", r"\[kernel|\[k\]"),
     ("token check (ES256: P-256, ECDSA)", r"p256|primeorder|ecdsa|elliptic_curve|crypto_bigint|jsonwebtoken|jwt"),
     ("hashing (audit chain HMAC, token cache)", r"sha2|hmac|digest::"),
-    ("SQLite", r"sqlite3|libsqlite|rusqlite"),
+    ("SQLite", r"sqlite3|libsqlite|rusqlite|pcache|\bwal[A-Z]|vdbe|\bbtree[A-Z]|pager[A-Z]|balance_|moveTo|yy_reduce"),
     ("PostgreSQL client", r"postgres|tokio_postgres"),
     ("WASI", r"wasmtime_wasi|cap_std|cap_rand|cap_primitives"),
     ("component model (lifting, lowering, host interfaces)", r"wasmtime::runtime::component|component::func|canon|bindings|interfaces::"),
