@@ -201,20 +201,27 @@ fn serving(dir: &Dir, name: &str, key: Option<&SupplierKey>) -> patchbay::api::c
     config
 }
 
+/// Writes `name` in `dir`: Bramble's component as bramble/scheduling@2.1.0,
+/// signed by `key`, with `tail` at the end of its manifest.
+fn bramble_package(dir: &Dir, name: &str, key: &SupplierKey, tail: &str) {
+    let component = std::fs::read(built_path("bramble_scheduling")).expect("component");
+    let manifest = MANIFEST
+        .replace("meridian", "bramble")
+        .replace("1.0.0", "2.1.0")
+        + tail;
+    let package = Package::build(&manifest, &component, Some(key)).expect("build");
+    std::fs::write(
+        dir.path(name),
+        serde_json::to_string(&package).expect("json"),
+    )
+    .expect("write");
+}
+
 #[test]
 fn the_host_serves_a_signed_package_and_refuses_an_untrusted_one() {
     let dir = Dir::new();
     let key = SupplierKey::generate();
-    let component = std::fs::read(built_path("bramble_scheduling")).expect("component");
-    let manifest = MANIFEST
-        .replace("meridian", "bramble")
-        .replace("1.0.0", "2.1.0");
-    let package = Package::build(&manifest, &component, Some(&key)).expect("build");
-    std::fs::write(
-        dir.path("bramble.carepkg"),
-        serde_json::to_string(&package).expect("json"),
-    )
-    .expect("write");
+    bramble_package(&dir, "bramble.carepkg", &key, "");
     let config = |trusted: bool| serving(&dir, "bramble.carepkg", trusted.then_some(&key));
     let runtime =
         patchbay::api::server::start(&config(true)).expect("start with a trusted package");
@@ -240,17 +247,12 @@ fn the_host_serves_a_signed_package_and_refuses_an_untrusted_one() {
 fn start_up_refuses_a_configured_package_that_needs_more_than_the_limit() {
     let dir = Dir::new();
     let key = SupplierKey::generate();
-    let component = std::fs::read(built_path("bramble_scheduling")).expect("component");
-    let manifest = MANIFEST
-        .replace("meridian", "bramble")
-        .replace("1.0.0", "2.1.0")
-        + "[limits]\nmemory_bytes = 100663296\n";
-    let package = Package::build(&manifest, &component, Some(&key)).expect("build");
-    std::fs::write(
-        dir.path("roomy.carepkg"),
-        serde_json::to_string(&package).expect("json"),
-    )
-    .expect("write");
+    bramble_package(
+        &dir,
+        "roomy.carepkg",
+        &key,
+        "[limits]\nmemory_bytes = 100663296\n",
+    );
     let refused = patchbay::api::server::start(&serving(&dir, "roomy.carepkg", Some(&key)))
         .err()
         .expect("refused");

@@ -237,9 +237,8 @@ impl Package {
             && needs > MAX_MEMORY_BYTES
         {
             return Err(PackageError::Manifest(format!(
-                "[limits] memory_bytes = {needs} asks for {} an instance, more than any instance can have on this host ({}): a module must fit in {}",
+                "[limits] memory_bytes = {needs} asks for {} an instance, more than any instance can have on this host ({})",
                 mib(needs),
-                mib(MAX_MEMORY_BYTES),
                 mib(MAX_MEMORY_BYTES)
             )));
         }

@@ -22,7 +22,7 @@ use crate::lifecycle::readiness::{self, NotReady};
 use crate::lifecycle::registry::{self, DeploymentRecord, TrialRecord};
 use crate::runtime::artifact_cache::Origin;
 use crate::runtime::call_state::now_ms;
-use crate::runtime::deployment::{Deployment, Grants, Limits};
+use crate::runtime::deployment::{Deployment, Grants, Limits, RequestedLimits};
 use crate::runtime::engine::Runtime;
 use crate::runtime::module::LoadError;
 use crate::runtime::standard::Standard;
@@ -153,6 +153,22 @@ fn micros(since: Instant) -> u64 {
     since.elapsed().as_micros() as u64
 }
 
+/// Whether an organisation's limits meet what a module's manifest says it
+/// needs: checked before the module is loaded, at every deploy, trial and
+/// configured start-up.
+pub(crate) fn within_limits(
+    limits: &Limits,
+    needs: &RequestedLimits,
+    module: &str,
+    org: &str,
+) -> Result<(), DeployError> {
+    limits.meet(needs).map_err(|unmet| DeployError::Limits {
+        module: module.to_string(),
+        org: org.to_string(),
+        unmet,
+    })
+}
+
 fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, DeployError> {
     let started = Instant::now();
     let mut timings = Timings::default();
@@ -161,14 +177,7 @@ fn candidate(runtime: &Runtime, request: &Request<'_>) -> Result<Candidate, Depl
         .map_err(DeployError::Store)?
         .ok_or_else(|| DeployError::UnknownModule(request.module.to_string()))?;
     drop(conn);
-    request
-        .limits
-        .meet(&stored.needs)
-        .map_err(|unmet| DeployError::Limits {
-            module: stored.label.clone(),
-            org: request.org.to_string(),
-            unmet,
-        })?;
+    within_limits(&request.limits, &stored.needs, &stored.label, request.org)?;
     let grants = match &stored.requested {
         Some(requested) => request.allowed.restricted_to(requested),
         None => Grants::default(),

@@ -187,13 +187,7 @@ fn record_configured(
             standard.function()
         )
     })?;
-    limits
-        .meet(&named.needs)
-        .map_err(|unmet| rollout::DeployError::Limits {
-            module: named.label.clone(),
-            org: ods.to_string(),
-            unmet,
-        })?;
+    rollout::within_limits(limits, &named.needs, &named.label, ods)?;
     let grants = match &named.requested {
         Requested::Manifest(requested) => org.grants.restricted_to(requested),
         Requested::Everything => org.grants.clone(),
