@@ -183,7 +183,7 @@ async fn search_patients(
             Some(wanted)
         };
         let Some(only) = only else {
-            return Ok(fhir_json(fhir::searchset(
+            return Ok(fhir_json(fhir::searchset::<serde_json::Value>(
                 &state.config.fhir_base(),
                 vec![],
             )));

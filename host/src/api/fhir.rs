@@ -4,6 +4,7 @@
 //! error for anything a client sends that cannot be read. Every reference
 //! names a resource this server serves.
 
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use crate::runtime::bindings::scheduling::care::types::patients::Patient;
@@ -45,19 +46,67 @@ fn invalid(expression: &str, message: impl Into<String>) -> Invalid {
 /// Formats an instant as a FHIR `instant`: `2026-11-23T09:15:00Z`, with
 /// milliseconds only when there are some.
 pub fn instant(ms: i64) -> String {
-    let days = ms.div_euclid(DAY);
-    let rest = ms.rem_euclid(DAY);
-    let (y, m, d) = civil_from_days(days);
-    let (h, min, s, milli) = (
-        rest / HOUR,
-        rest % HOUR / MINUTE,
-        rest % MINUTE / 1000,
-        rest % 1000,
-    );
-    if milli == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+    Instant(ms).to_string()
+}
+
+/// An instant written as FHIR writes one (see [`instant`]), straight into
+/// whatever is being written: a response's JSON makes no string for it.
+#[derive(Clone, Copy)]
+struct Instant(i64);
+
+impl std::fmt::Display for Instant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.0;
+        let days = ms.div_euclid(DAY);
+        let rest = ms.rem_euclid(DAY);
+        let (y, m, d) = civil_from_days(days);
+        let (h, min, s, milli) = (
+            rest / HOUR,
+            rest % HOUR / MINUTE,
+            rest % MINUTE / 1000,
+            rest % 1000,
+        );
+        // Digits by hand: this runs for every time in every answer.
+        let mut text = [0u8; 24];
+        let mut at = 0;
+        let mut put = |value: i64, width: usize, before: Option<u8>| {
+            if let Some(b) = before {
+                text[at] = b;
+                at += 1;
+            }
+            let mut v = value.unsigned_abs();
+            for i in (0..width).rev() {
+                text[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            at += width;
+        };
+        if !(0..=9999).contains(&y) {
+            // Outside FHIR's years: not written by hand.
+            return if milli == 0 {
+                write!(f, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
+            } else {
+                write!(f, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+            };
+        }
+        put(y, 4, None);
+        put(i64::from(m), 2, Some(b'-'));
+        put(i64::from(d), 2, Some(b'-'));
+        put(h, 2, Some(b'T'));
+        put(min, 2, Some(b':'));
+        put(s, 2, Some(b':'));
+        if milli != 0 {
+            put(milli, 3, Some(b'.'));
+        }
+        text[at] = b'Z';
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&text[..=at]).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+impl Serialize for Instant {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -112,25 +161,31 @@ pub fn date(year: i64, month: u32, day: u32) -> i64 {
     days_from_civil(year, month, day) * DAY
 }
 
-fn coding(c: &Coding) -> Value {
-    let mut v = json!({"system": c.system, "code": c.code});
-    if let Some(display) = &c.display {
-        v["display"] = json!(display);
+fn coding(c: &Coding) -> CodingJson<'_> {
+    CodingJson {
+        code: &c.code,
+        display: c.display.as_deref(),
+        system: &c.system,
     }
-    v
 }
 
 /// A reference to a patient: the Patient resource this server serves for
 /// them, and their NHS number, so it also resolves on any other system.
-fn nhs_identifier(nhs_number: &str) -> Value {
-    json!({
-        "reference": format!("Patient/{nhs_number}"),
-        "identifier": {"system": NHS_NUMBER, "value": nhs_number},
-    })
+fn nhs_identifier(nhs_number: &str) -> PatientReference<'_> {
+    PatientReference {
+        identifier: NhsIdentifier {
+            system: NHS_NUMBER,
+            value: nhs_number,
+        },
+        reference: Joined("Patient", nhs_number),
+    }
 }
 
-fn meta(version: u32, last_updated: i64) -> Value {
-    json!({"versionId": version.to_string(), "lastUpdated": instant(last_updated)})
+fn meta(version: u32, last_updated: i64) -> Meta {
+    Meta {
+        last_updated: Instant(last_updated),
+        version_id: Version(version),
+    }
 }
 
 /// A Patient resource: a patient registered with the organisation, whose
@@ -183,43 +238,173 @@ pub fn schedule(s: &Schedule) -> Value {
     })
 }
 
+// The Slot and Appointment resources are written straight to JSON from
+// these borrowing structs, with no JSON tree built first: they are what the
+// busiest answers (a slot search, a booking) are made of. Their fields are
+// in the order serde_json writes a tree's keys (sorted), so they read as
+// every other resource does.
+
+/// A Slot resource, ready to write.
+#[derive(Serialize)]
+pub struct SlotResource<'a> {
+    end: Instant,
+    extension: [ValueCode<'a>; 1],
+    id: &'a str,
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    schedule: ReferenceTo<'a>,
+    #[serde(rename = "serviceType")]
+    service_type: [Concept<'a>; 1],
+    start: Instant,
+    status: &'static str,
+}
+
+/// An Appointment resource, ready to write.
+#[derive(Serialize)]
+pub struct AppointmentResource<'a> {
+    #[serde(rename = "cancelationReason", skip_serializing_if = "Option::is_none")]
+    cancelation_reason: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<&'a str>,
+    created: Instant,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    end: Instant,
+    id: &'a str,
+    meta: Meta,
+    participant: [Participant<'a>; 1],
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    slot: [ReferenceTo<'a>; 1],
+    start: Instant,
+    status: &'static str,
+}
+
+/// `{"reference": "<kind>/<id>"}`.
+#[derive(Serialize)]
+struct ReferenceTo<'a> {
+    reference: Joined<'a>,
+}
+
+/// `<kind>/<id>`, written without a string made for it.
+struct Joined<'a>(&'static str, &'a str);
+
+impl Serialize for Joined<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{}/{}", self.0, self.1))
+    }
+}
+
+/// An extension with a code.
+#[derive(Serialize)]
+struct ValueCode<'a> {
+    url: &'a str,
+    #[serde(rename = "valueCode")]
+    value_code: &'static str,
+}
+
+/// A CodeableConcept of one coding.
+#[derive(Serialize)]
+struct Concept<'a> {
+    coding: [CodingJson<'a>; 1],
+}
+
+/// A Coding.
+#[derive(Serialize)]
+struct CodingJson<'a> {
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+    system: &'a str,
+}
+
+/// `{"text": …}`.
+#[derive(Serialize)]
+struct Text<'a> {
+    text: &'a str,
+}
+
+/// A resource's version and when it last changed.
+#[derive(Serialize)]
+struct Meta {
+    #[serde(rename = "lastUpdated")]
+    last_updated: Instant,
+    #[serde(rename = "versionId")]
+    version_id: Version,
+}
+
+/// A version number, written as the string FHIR's `id` type is.
+struct Version(u32);
+
+impl Serialize for Version {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// An appointment's patient.
+#[derive(Serialize)]
+struct Participant<'a> {
+    actor: PatientReference<'a>,
+    status: &'static str,
+}
+
+/// A reference to a patient (see `nhs_identifier`).
+#[derive(Serialize)]
+struct PatientReference<'a> {
+    identifier: NhsIdentifier<'a>,
+    reference: Joined<'a>,
+}
+
+/// An NHS number as an identifier.
+#[derive(Serialize)]
+struct NhsIdentifier<'a> {
+    system: &'static str,
+    value: &'a str,
+}
+
 /// A Slot resource.
-pub fn slot(s: &Slot) -> Value {
-    json!({
-        "resourceType": "Slot",
-        "id": s.id,
-        "schedule": {"reference": format!("Schedule/{}", s.schedule_id)},
-        "serviceType": [{"coding": [coding(&s.service_type)]}],
-        "status": s.status.code(),
-        "start": instant(s.period.start),
-        "end": instant(s.period.end),
-        "extension": [{"url": DELIVERY_CHANNEL_EXTENSION, "valueCode": s.delivery_channel.code()}],
-    })
+pub fn slot(s: &Slot) -> SlotResource<'_> {
+    SlotResource {
+        end: Instant(s.period.end),
+        extension: [ValueCode {
+            url: DELIVERY_CHANNEL_EXTENSION,
+            value_code: s.delivery_channel.code(),
+        }],
+        id: &s.id,
+        resource_type: "Slot",
+        schedule: ReferenceTo {
+            reference: Joined("Schedule", &s.schedule_id),
+        },
+        service_type: [Concept {
+            coding: [coding(&s.service_type)],
+        }],
+        start: Instant(s.period.start),
+        status: s.status.code(),
+    }
 }
 
 /// An Appointment resource.
-pub fn appointment(a: &Appointment) -> Value {
-    let mut v = json!({
-        "resourceType": "Appointment",
-        "id": a.id,
-        "meta": meta(a.version, a.last_updated),
-        "status": a.status.code(),
-        "start": instant(a.period.start),
-        "end": instant(a.period.end),
-        "created": instant(a.created),
-        "slot": [{"reference": format!("Slot/{}", a.slot_id)}],
-        "participant": [{"actor": nhs_identifier(&a.patient), "status": "accepted"}],
-    });
-    if let Some(d) = &a.description {
-        v["description"] = json!(d);
+pub fn appointment(a: &Appointment) -> AppointmentResource<'_> {
+    AppointmentResource {
+        cancelation_reason: a.cancellation_reason.as_deref().map(|text| Text { text }),
+        comment: a.comment.as_deref(),
+        created: Instant(a.created),
+        description: a.description.as_deref(),
+        end: Instant(a.period.end),
+        id: &a.id,
+        meta: meta(a.version, a.last_updated),
+        participant: [Participant {
+            actor: nhs_identifier(&a.patient),
+            status: "accepted",
+        }],
+        resource_type: "Appointment",
+        slot: [ReferenceTo {
+            reference: Joined("Slot", &a.slot_id),
+        }],
+        start: Instant(a.period.start),
+        status: a.status.code(),
     }
-    if let Some(c) = &a.comment {
-        v["comment"] = json!(c);
-    }
-    if let Some(r) = &a.cancellation_reason {
-        v["cancelationReason"] = json!({"text": r});
-    }
-    v
 }
 
 /// A MedicationRequest resource.
@@ -281,25 +466,83 @@ pub fn allergy_intolerance(a: &Allergy) -> Value {
     v
 }
 
+/// A resource this server writes: what a Bundle's entry needs to name it.
+pub trait Resource: Serialize {
+    /// Its type, e.g. `Slot`.
+    fn resource_type(&self) -> &str;
+    /// Its id.
+    fn id(&self) -> &str;
+}
+
+impl Resource for Value {
+    fn resource_type(&self) -> &str {
+        self["resourceType"].as_str().unwrap_or_default()
+    }
+    fn id(&self) -> &str {
+        self["id"].as_str().unwrap_or_default()
+    }
+}
+
+impl Resource for SlotResource<'_> {
+    fn resource_type(&self) -> &str {
+        self.resource_type
+    }
+    fn id(&self) -> &str {
+        self.id
+    }
+}
+
+impl Resource for AppointmentResource<'_> {
+    fn resource_type(&self) -> &str {
+        self.resource_type
+    }
+    fn id(&self) -> &str {
+        self.id
+    }
+}
+
+/// A searchset Bundle, ready to write.
+#[derive(Serialize)]
+pub struct Searchset<R> {
+    entry: Vec<Entry<R>>,
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    total: usize,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// One of a searchset's entries.
+#[derive(Serialize)]
+struct Entry<R> {
+    #[serde(rename = "fullUrl")]
+    full_url: String,
+    resource: R,
+    search: Match,
+}
+
+/// `{"mode": "match"}`.
+#[derive(Serialize)]
+struct Match {
+    mode: &'static str,
+}
+
 /// A searchset Bundle of resources.
-pub fn searchset(base: &str, resources: Vec<Value>) -> Value {
-    let entries: Vec<Value> = resources
+pub fn searchset<R: Resource>(base: &str, resources: Vec<R>) -> Searchset<R> {
+    let entry: Vec<Entry<R>> = resources
         .into_iter()
-        .map(|r| {
-            let url = format!(
-                "{base}/{}/{}",
-                r["resourceType"].as_str().unwrap_or_default(),
-                r["id"].as_str().unwrap_or_default()
-            );
-            json!({"fullUrl": url, "resource": r, "search": {"mode": "match"}})
+        .map(|r| Entry {
+            full_url: format!("{base}/{}/{}", r.resource_type(), r.id()),
+            resource: r,
+            search: Match { mode: "match" },
         })
         .collect();
-    json!({
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": entries.len(),
-        "entry": entries,
-    })
+    Searchset {
+        resource_type: "Bundle",
+        kind: "searchset",
+        total: entry.len(),
+        entry,
+    }
 }
 
 /// An OperationOutcome from a module's outcome.
@@ -709,21 +952,174 @@ pub fn is_active(r: &MedicationRequest) -> bool {
 }
 
 /// A JSON body with the FHIR media type.
-pub fn fhir_json(body: Value) -> axum::response::Response {
+pub fn fhir_json(body: impl Serialize) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/fhir+json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/fhir+json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        // Only a map with keys that are not strings fails, and the host
+        // writes none: said, not hidden, if it ever does.
+        Err(e) => {
+            tracing::error!(error = %e, "cannot write an answer as JSON");
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the answer could not be written as JSON: {e}"),
+            )
+                .into_response()
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_are_written_digit_by_digit_as_fhir_writes_them() {
+        assert_eq!(instant(0), "1970-01-01T00:00:00Z");
+        assert_eq!(instant(-1), "1969-12-31T23:59:59.999Z");
+        let t = date(2026, 2, 28) + 23 * HOUR + 59 * MINUTE + 59_000 + 7;
+        assert_eq!(instant(t), "2026-02-28T23:59:59.007Z");
+        assert_eq!(instant(date(9999, 12, 31)), "9999-12-31T00:00:00Z");
+        // Outside four-digit years the usual formatting takes over.
+        assert_eq!(instant(date(10000, 1, 1)), "10000-01-01T00:00:00Z");
+        // In JSON, an instant is a string.
+        assert_eq!(
+            serde_json::to_string(&Instant(t)).expect("json"),
+            "\"2026-02-28T23:59:59.007Z\""
+        );
+    }
+
+    fn a_slot() -> Slot {
+        use crate::runtime::scheduling::{DeliveryChannel, SlotStatus};
+        let start = date(2026, 11, 23) + 9 * HOUR;
+        Slot {
+            id: "slot-1".into(),
+            schedule_id: "sch \"A\"".into(),
+            service_type: Coding {
+                system: "http://snomed.info/sct".into(),
+                code: "185389009".into(),
+                display: Some("Follow-up visit".into()),
+            },
+            period: crate::runtime::bindings::Period {
+                start,
+                end: start + 10 * MINUTE,
+            },
+            status: SlotStatus::Free,
+            delivery_channel: DeliveryChannel::Telephone,
+        }
+    }
+
+    #[test]
+    fn a_slot_is_written_as_the_fhir_slot_resource() {
+        let s = a_slot();
+        let written: Value = serde_json::to_value(slot(&s)).expect("json");
+        assert_eq!(
+            written,
+            json!({
+                "resourceType": "Slot",
+                "id": "slot-1",
+                "schedule": {"reference": "Schedule/sch \"A\""},
+                "serviceType": [{"coding": [{
+                    "system": "http://snomed.info/sct", "code": "185389009", "display": "Follow-up visit"
+                }]}],
+                "status": "free",
+                "start": "2026-11-23T09:00:00Z",
+                "end": "2026-11-23T09:10:00Z",
+                "extension": [{"url": DELIVERY_CHANNEL_EXTENSION, "valueCode": "Telephone"}],
+            })
+        );
+        // Keys come in the order a JSON tree writes them, so the bytes are
+        // those of every other resource this server writes.
+        assert_eq!(
+            serde_json::to_string(&slot(&s)).expect("json"),
+            written.to_string()
+        );
+    }
+
+    #[test]
+    fn an_appointment_is_written_with_only_the_fields_it_has() {
+        use crate::runtime::scheduling::AppointmentStatus;
+        let s = a_slot();
+        let mut a = Appointment {
+            id: "appt-1".into(),
+            slot_id: s.id.clone(),
+            patient: "9434765919".into(),
+            period: crate::runtime::bindings::Period {
+                start: s.period.start,
+                end: s.period.end,
+            },
+            status: AppointmentStatus::Booked,
+            description: None,
+            comment: None,
+            cancellation_reason: None,
+            created: s.period.start - DAY,
+            version: 1,
+            last_updated: s.period.start - DAY + 250,
+        };
+        let booked = json!({
+            "resourceType": "Appointment",
+            "id": "appt-1",
+            "meta": {"versionId": "1", "lastUpdated": "2026-11-22T09:00:00.250Z"},
+            "status": "booked",
+            "start": "2026-11-23T09:00:00Z",
+            "end": "2026-11-23T09:10:00Z",
+            "created": "2026-11-22T09:00:00Z",
+            "slot": [{"reference": "Slot/slot-1"}],
+            "participant": [{
+                "actor": {
+                    "reference": "Patient/9434765919",
+                    "identifier": {"system": NHS_NUMBER, "value": "9434765919"},
+                },
+                "status": "accepted",
+            }],
+        });
+        assert_eq!(serde_json::to_value(appointment(&a)).expect("json"), booked);
+
+        a.status = AppointmentStatus::Cancelled;
+        a.description = Some("Review".into());
+        a.comment = Some("Wheelchair access".into());
+        a.cancellation_reason = Some("Feeling better".into());
+        a.version = 2;
+        let mut cancelled = booked;
+        cancelled["status"] = json!("cancelled");
+        cancelled["meta"]["versionId"] = json!("2");
+        cancelled["description"] = json!("Review");
+        cancelled["comment"] = json!("Wheelchair access");
+        cancelled["cancelationReason"] = json!({"text": "Feeling better"});
+        let written = serde_json::to_value(appointment(&a)).expect("json");
+        assert_eq!(written, cancelled);
+        assert_eq!(
+            serde_json::to_string(&appointment(&a)).expect("json"),
+            written.to_string()
+        );
+    }
+
+    #[test]
+    fn a_searchset_names_each_entry_by_its_type_and_id() {
+        let s = a_slot();
+        let bundle =
+            serde_json::to_value(searchset("https://host/fhir", vec![slot(&s)])).expect("json");
+        assert_eq!(bundle["resourceType"], "Bundle");
+        assert_eq!(bundle["type"], "searchset");
+        assert_eq!(bundle["total"], 1);
+        assert_eq!(
+            bundle["entry"][0]["fullUrl"],
+            "https://host/fhir/Slot/slot-1"
+        );
+        assert_eq!(bundle["entry"][0]["search"]["mode"], "match");
+        assert_eq!(bundle["entry"][0]["resource"]["id"], "slot-1");
+        let empty =
+            serde_json::to_value(searchset::<Value>("https://host/fhir", vec![])).expect("json");
+        assert_eq!(empty["total"], 0);
+        assert_eq!(empty["entry"], json!([]));
+    }
 
     #[test]
     fn instants_round_trip() {

@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::api::fhir;
@@ -78,9 +79,12 @@ pub struct ExportFile {
 pub const LINES_PER_FILE: usize = 10_000;
 
 impl ExportFile {
-    /// The files of these JSON values, one per line, [`LINES_PER_FILE`] at
-    /// most per file, numbered from 1; none if there are no values.
-    pub fn of(kind: &str, values: impl IntoIterator<Item = Value>) -> Vec<ExportFile> {
+    /// The files of these values as JSON, one per line, [`LINES_PER_FILE`]
+    /// at most per file, numbered from 1; none if there are no values.
+    pub fn of(
+        kind: &str,
+        values: impl IntoIterator<Item = impl Serialize>,
+    ) -> anyhow::Result<Vec<ExportFile>> {
         let mut files = Vec::new();
         let mut content = Vec::new();
         let mut count = 0;
@@ -95,7 +99,8 @@ impl ExportFile {
             });
         };
         for value in values {
-            content.extend_from_slice(value.to_string().as_bytes());
+            serde_json::to_writer(&mut content, &value)
+                .with_context(|| format!("cannot write a {kind} as JSON"))?;
             content.push(b'\n');
             count += 1;
             if count as usize == LINES_PER_FILE {
@@ -105,7 +110,7 @@ impl ExportFile {
         if count > 0 {
             finish(&mut content, &mut count);
         }
-        files
+        Ok(files)
     }
 
     /// Whether it holds FHIR resources (rather than history).
@@ -135,47 +140,57 @@ pub fn resources(
     kind: &str,
     since: Option<i64>,
 ) -> anyhow::Result<Vec<ExportFile>> {
-    let values: Vec<Value> = match kind {
-        "Patient" => patients::registered(db, org, usize::MAX)?
-            .iter()
-            .map(fhir::patient)
-            .collect(),
-        "Practitioner" => scheduling_records::practitioners(db, org, None, usize::MAX)?
-            .iter()
-            .map(fhir::practitioner)
-            .collect(),
-        "Schedule" => scheduling_records::schedules(db, org)?
-            .iter()
-            .map(fhir::schedule)
-            .collect(),
-        "Slot" => scheduling_records::all_slots(db, org)?
-            .iter()
-            .map(fhir::slot)
-            .collect(),
-        "Appointment" => scheduling_records::all_appointments(db, org, since)?
-            .iter()
-            .map(fhir::appointment)
-            .collect(),
-        "MedicationRequest" => prescribing_records::all_requests(db, org, since)?
-            .iter()
-            .map(fhir::medication_request)
-            .collect(),
-        "AllergyIntolerance" => prescribing_records::all_allergies(db, org, since)?
-            .iter()
-            .map(fhir::allergy_intolerance)
-            .collect(),
+    Ok(match kind {
+        "Patient" => ExportFile::of(
+            kind,
+            patients::registered(db, org, usize::MAX)?
+                .iter()
+                .map(fhir::patient),
+        )?,
+        "Practitioner" => ExportFile::of(
+            kind,
+            scheduling_records::practitioners(db, org, None, usize::MAX)?
+                .iter()
+                .map(fhir::practitioner),
+        )?,
+        "Schedule" => ExportFile::of(
+            kind,
+            scheduling_records::schedules(db, org)?
+                .iter()
+                .map(fhir::schedule),
+        )?,
+        "Slot" => ExportFile::of(
+            kind,
+            scheduling_records::all_slots(db, org)?
+                .iter()
+                .map(fhir::slot),
+        )?,
+        "Appointment" => ExportFile::of(
+            kind,
+            scheduling_records::all_appointments(db, org, since)?
+                .iter()
+                .map(fhir::appointment),
+        )?,
+        "MedicationRequest" => ExportFile::of(
+            kind,
+            prescribing_records::all_requests(db, org, since)?
+                .iter()
+                .map(fhir::medication_request),
+        )?,
+        "AllergyIntolerance" => ExportFile::of(
+            kind,
+            prescribing_records::all_allergies(db, org, since)?
+                .iter()
+                .map(fhir::allergy_intolerance),
+        )?,
         other => anyhow::bail!("there is no resource type {other} in an export"),
-    };
-    Ok(ExportFile::of(kind, values))
+    })
 }
 
 /// Every deployment to an organisation's slots, oldest first.
 pub fn deployments(db: &Connection, org: &str) -> anyhow::Result<Vec<ExportFile>> {
     let history = registry::organisation_history(db, org)?;
-    Ok(ExportFile::of(
-        DEPLOYMENTS,
-        history.iter().map(|d| json!(d)),
-    ))
+    ExportFile::of(DEPLOYMENTS, history.iter().map(|d| json!(d)))
 }
 
 /// An organisation's whole audit trail, in chain order, read a page at a
@@ -197,7 +212,7 @@ pub fn audit_trail(db: &Connection, org: &str) -> anyhow::Result<Vec<ExportFile>
         after = last.seq;
         entries.extend(page.into_iter().map(|e| json!(e)));
     }
-    Ok(ExportFile::of(AUDIT_TRAIL, entries))
+    ExportFile::of(AUDIT_TRAIL, entries)
 }
 
 /// The manifest entry for a file: its type, URL and count, with its
@@ -408,12 +423,16 @@ mod tests {
     fn a_large_type_is_split_into_numbered_files_each_checked_whole() {
         let slots = (0..LINES_PER_FILE * 2 + 5)
             .map(|n| json!({"resourceType": "Slot", "id": format!("s{n}")}));
-        let files = ExportFile::of("Slot", slots);
+        let files = ExportFile::of("Slot", slots).expect("files");
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["Slot-1.ndjson", "Slot-2.ndjson", "Slot-3.ndjson"]);
         let counts: Vec<u64> = files.iter().map(|f| f.count).collect();
         assert_eq!(counts, [10_000, 10_000, 5]);
-        assert!(ExportFile::of("Slot", Vec::new()).is_empty());
+        assert!(
+            ExportFile::of("Slot", Vec::<Value>::new())
+                .expect("none")
+                .is_empty()
+        );
         assert!(holds_resources("Slot-3.ndjson") && !holds_resources("audit-trail-1.ndjson"));
 
         let dir = downloaded(&files);
@@ -426,7 +445,8 @@ mod tests {
             (0..LINES_PER_FILE + 1).map(|n| {
                 json!({"resourceType": "Slot", "id": if n == LINES_PER_FILE { "s0".to_string() } else { format!("s{n}") }})
             }),
-        );
+        )
+        .expect("files");
         let dir2 = downloaded(&again);
         let found = verify_dir(&dir2).expect("verify");
         assert!(
@@ -447,13 +467,13 @@ mod tests {
         let linked: Vec<Value> = (1..=LINES_PER_FILE + 2)
             .map(|seq| entry(seq, format!("h{}", seq - 1)))
             .collect();
-        let dir = downloaded(&ExportFile::of(AUDIT_TRAIL, linked.clone()));
+        let dir = downloaded(&ExportFile::of(AUDIT_TRAIL, linked.clone()).expect("files"));
         let found = verify_dir(&dir).expect("verify");
         assert!(found.problems.is_empty(), "{:?}", found.problems);
         // An entry missing where the files meet breaks the chain.
         let mut broken = linked;
         broken.remove(LINES_PER_FILE);
-        let dir2 = downloaded(&ExportFile::of(AUDIT_TRAIL, broken));
+        let dir2 = downloaded(&ExportFile::of(AUDIT_TRAIL, broken).expect("files"));
         let found = verify_dir(&dir2).expect("verify");
         assert!(
             found.problems.iter().any(|p| p.contains("audit-trail-2.ndjson line 1") && p.contains("chain is broken")),

@@ -5,14 +5,14 @@
 use axum::extract::rejection::JsonRejection;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::api::error::ApiError;
 pub use crate::api::fhir::fhir_json;
 use crate::runtime::bindings::IssueCode;
 
 /// 201 Created for a new resource, with its `Location` (versioned) and `ETag`.
-pub fn created(base: &str, kind: &str, id: &str, version: u32, body: Value) -> Response {
+pub fn created(base: &str, kind: &str, id: &str, version: u32, body: impl Serialize) -> Response {
     let location = format!("{base}/{kind}/{id}/_history/{version}");
     let mut response = fhir_json(body);
     *response.status_mut() = StatusCode::CREATED;
