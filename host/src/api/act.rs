@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 
-use crate::api::blocking::blocking;
 use crate::api::error::ApiError;
 use crate::api::identity::{Principal, Role};
 use crate::api::state::AppState;
@@ -197,12 +196,14 @@ impl Act {
             Err(e) => e.label.clone(),
         };
         let event = self.event(outcome);
-        let runtime = self.state.runtime.clone();
-        let written =
-            blocking(move || runtime.audit().record(runtime.records(), now_ms(), &event)).await;
+        let runtime = &self.state.runtime;
+        let written = runtime
+            .audit()
+            .record_async(runtime.records(), now_ms(), event)
+            .await;
         match written {
-            Ok(Ok(_)) => result,
-            Ok(Err(e)) | Err(e) => {
+            Ok(_) => result,
+            Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "cannot write the audit trail");
                 Err(ApiError::host_failure(
                     "the action could not be audited, so it is refused",

@@ -15,7 +15,6 @@ use axum::http::request::Parts;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::api::blocking::blocking;
 use crate::api::config::Config;
 use crate::api::error::ApiError;
 use crate::runtime::call_state::now_ms;
@@ -124,10 +123,11 @@ impl Refusals {
             detail: Some(detail),
             module: None,
         };
-        let runtime = runtime.clone();
-        let written =
-            blocking(move || runtime.audit().record(runtime.records(), now_ms(), &event)).await;
-        if let Ok(Err(e)) | Err(e) = written {
+        let written = runtime
+            .audit()
+            .record_async(runtime.records(), now_ms(), event)
+            .await;
+        if let Err(e) = written {
             tracing::error!(error = %format!("{e:#}"), "cannot audit a refused token");
         }
     }

@@ -301,7 +301,8 @@ impl Trail {
 
     /// Appends an event in a transaction of its own, shared with the
     /// entries of concurrent requests (see [`crate::store::group_commit`]);
-    /// returns once it has committed.
+    /// returns once it has committed. Blocks the thread meanwhile (see
+    /// [`Trail::record_async`] for async tasks).
     pub fn record(
         &self,
         store: &RecordStore,
@@ -309,25 +310,50 @@ impl Trail {
         event: &Event,
     ) -> anyhow::Result<Entry> {
         self.group.submit((time_ms, event.clone()), |batch| {
-            let conn = store.connection()?;
-            let tx = conn.transaction()?;
-            // Each organisation's chain locked once, in one order, so two
-            // replicas' batches never wait on each other in a circle.
-            let orgs: std::collections::BTreeSet<&str> =
-                batch.iter().map(|(_, e)| e.org.as_str()).collect();
-            for org in orgs {
-                tx.lock_audit_chain(org)?;
-            }
-            let entries = batch
-                .iter()
-                .map(|(time_ms, event)| self.append(&tx, *time_ms, event))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            tx.commit()?;
-            for entry in &entries {
-                self.committed(entry);
-            }
-            Ok(entries)
+            self.write_batch(store, batch)
         })
+    }
+
+    /// As [`Trail::record`], for an async task (a request): it waits for
+    /// the commit without holding a thread.
+    pub async fn record_async(
+        &self,
+        store: &RecordStore,
+        time_ms: i64,
+        event: Event,
+    ) -> anyhow::Result<Entry> {
+        let (trail, store) = (self.clone(), store.clone());
+        self.group
+            .submit_async((time_ms, event), move |batch| {
+                trail.write_batch(&store, batch)
+            })
+            .await
+    }
+
+    /// Writes a batch of events in one transaction.
+    fn write_batch(
+        &self,
+        store: &RecordStore,
+        batch: &[(i64, Event)],
+    ) -> anyhow::Result<Vec<Entry>> {
+        let conn = store.connection()?;
+        let tx = conn.transaction()?;
+        // Each organisation's chain locked once, in one order, so two
+        // replicas' batches never wait on each other in a circle.
+        let orgs: std::collections::BTreeSet<&str> =
+            batch.iter().map(|(_, e)| e.org.as_str()).collect();
+        for org in orgs {
+            tx.lock_audit_chain(org)?;
+        }
+        let entries = batch
+            .iter()
+            .map(|(time_ms, event)| self.append(&tx, *time_ms, event))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        tx.commit()?;
+        for entry in &entries {
+            self.committed(entry);
+        }
+        Ok(entries)
     }
 
     /// Writes the anchor now with every head committed so far (at shutdown,

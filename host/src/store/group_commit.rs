@@ -2,7 +2,8 @@
 //! written in one transaction rather than one each. The first request to
 //! arrive while no write is under way leads: it takes every entry waiting,
 //! writes them together, commits, and hands each request its entry; it goes
-//! on while more arrive. The others wait for theirs. No request is answered
+//! on while more arrive. The others wait for theirs: a request (an async
+//! task) without holding a thread, its batch written on the blocking pool. No request is answered
 //! before its entry has committed, so nothing is lost on kill -9, and each
 //! organisation's chain stays in order (entries are appended in the order
 //! they arrived).
@@ -11,29 +12,16 @@
 //! reads, each audited on its own, the write lock was taken once per
 //! request.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
 
 use crate::store::storage_fault::StorageFault;
 
 /// One item waiting to be written, and where its result goes.
 struct Waiting<T, R> {
     item: T,
-    done: Arc<Done<R>>,
-}
-
-/// A request's result, once its batch has committed (or failed).
-struct Done<R> {
-    result: Mutex<Option<Result<R, Failed>>>,
-    ready: Condvar,
-}
-
-impl<R> Default for Done<R> {
-    fn default() -> Self {
-        Done {
-            result: Mutex::new(None),
-            ready: Condvar::new(),
-        }
-    }
+    done: oneshot::Sender<Result<R, Failed>>,
 }
 
 /// Why a batch failed, for each request in it: the words, and whether the
@@ -42,31 +30,6 @@ impl<R> Default for Done<R> {
 struct Failed {
     message: String,
     fault: Option<StorageFault>,
-}
-
-impl<R> Done<R> {
-    fn set(&self, result: Result<R, Failed>) {
-        if let Ok(mut slot) = self.result.lock() {
-            *slot = Some(result);
-        }
-        self.ready.notify_all();
-    }
-
-    fn wait(&self) -> anyhow::Result<R> {
-        let mut slot = self
-            .result
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the audit writer failed"))?;
-        loop {
-            if let Some(result) = slot.take() {
-                return result.map_err(Failed::into_error);
-            }
-            slot = self
-                .ready
-                .wait(slot)
-                .map_err(|_| anyhow::anyhow!("the audit writer failed"))?;
-        }
-    }
 }
 
 impl Failed {
@@ -83,6 +46,13 @@ impl Failed {
             None => anyhow::anyhow!(self.message),
         }
     }
+}
+
+/// A request's result, once its batch has committed (or failed).
+fn outcome<R>(received: Result<Result<R, Failed>, oneshot::error::RecvError>) -> anyhow::Result<R> {
+    received
+        .map_err(|_| anyhow::anyhow!("the audit writer stopped before writing the entry"))?
+        .map_err(Failed::into_error)
 }
 
 struct Queue<T, R> {
@@ -116,47 +86,76 @@ impl<T, R> Default for GroupCommit<T, R> {
 }
 
 impl<T: Clone, R> GroupCommit<T, R> {
+    /// Queues an item; `true` if no one is writing, so the caller leads.
+    fn enqueue(&self, item: T) -> anyhow::Result<(oneshot::Receiver<Result<R, Failed>>, bool)> {
+        let (done, result) = oneshot::channel();
+        let mut queue = self
+            .queue
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the audit queue failed"))?;
+        queue.waiting.push(Waiting { item, done });
+        let lead = !queue.writing;
+        queue.writing = true;
+        Ok((result, lead))
+    }
+
     /// Writes one item with whatever others are waiting, and returns its
     /// result once committed. `write` writes a batch in one transaction and
-    /// returns a result per item, in order, or fails them all.
+    /// returns a result per item, in order, or fails them all. Blocks: for
+    /// threads that may (see [`GroupCommit::submit_async`] for async tasks).
     pub fn submit(
         &self,
         item: T,
         write: impl Fn(&[T]) -> anyhow::Result<Vec<R>>,
     ) -> anyhow::Result<R> {
-        let done = Arc::new(Done::default());
-        {
-            let mut queue = self
-                .queue
-                .lock()
-                .map_err(|_| anyhow::anyhow!("the audit queue failed"))?;
-            queue.waiting.push(Waiting {
-                item,
-                done: done.clone(),
-            });
-            if queue.writing {
-                drop(queue);
-                return done.wait();
-            }
-            queue.writing = true;
+        let (result, lead) = self.enqueue(item)?;
+        if lead {
+            self.lead(&write);
         }
-        // This request leads until no one is waiting.
+        outcome(result.blocking_recv())
+    }
+
+    /// As [`GroupCommit::submit`], for an async task: it waits without a
+    /// thread of its own, and a batch is written on the blocking pool, so
+    /// under load one thread writes the entries of many requests and the
+    /// others are woken, not scheduled, when theirs have committed.
+    pub async fn submit_async(
+        &self,
+        item: T,
+        write: impl Fn(&[T]) -> anyhow::Result<Vec<R>> + Send + 'static,
+    ) -> anyhow::Result<R>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+    {
+        let (result, lead) = self.enqueue(item)?;
+        if lead {
+            let group = self.clone();
+            tokio::task::spawn_blocking(move || group.lead(&write));
+        }
+        outcome(result.await)
+    }
+
+    /// Writes batches until no one is waiting.
+    fn lead(&self, write: &impl Fn(&[T]) -> anyhow::Result<Vec<R>>) {
         loop {
             let batch = {
                 let Ok(mut queue) = self.queue.lock() else {
-                    break;
+                    // Each waiting sender is dropped with the queue: its
+                    // request is told the writer stopped.
+                    return;
                 };
                 if queue.waiting.is_empty() {
                     queue.writing = false;
-                    break;
+                    return;
                 }
                 std::mem::take(&mut queue.waiting)
             };
             let items: Vec<T> = batch.iter().map(|w| w.item.clone()).collect();
             match write(&items) {
                 Ok(results) if results.len() == batch.len() => {
-                    for (waiting, result) in batch.iter().zip(results) {
-                        waiting.done.set(Ok(result));
+                    for (waiting, result) in batch.into_iter().zip(results) {
+                        let _ = waiting.done.send(Ok(result));
                     }
                 }
                 Ok(results) => {
@@ -168,19 +167,18 @@ impl<T: Clone, R> GroupCommit<T, R> {
                         ),
                         fault: None,
                     };
-                    for waiting in &batch {
-                        waiting.done.set(Err(failed.clone()));
+                    for waiting in batch {
+                        let _ = waiting.done.send(Err(failed.clone()));
                     }
                 }
                 Err(e) => {
                     let failed = Failed::of(&e);
-                    for waiting in &batch {
-                        waiting.done.set(Err(failed.clone()));
+                    for waiting in batch {
+                        let _ = waiting.done.send(Err(failed.clone()));
                     }
                 }
             }
         }
-        done.wait()
     }
 }
 
@@ -191,6 +189,20 @@ mod tests {
     /// What a test writes: (time, user); what it gets back: (seq, time, user).
     type Item = (i64, String);
     type Written = (i64, i64, String);
+
+    /// A slow write (so others queue meanwhile) that numbers a batch's
+    /// items after every batch before it, and notes the batch's size.
+    fn numbered(batches: &Mutex<Vec<usize>>, events: &[Item]) -> Vec<Written> {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let mut b = batches.lock().expect("batches");
+        b.push(events.len());
+        let before: usize = b.iter().sum::<usize>() - events.len();
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, (t, u))| ((before + i + 1) as i64, *t, u.clone()))
+            .collect()
+    }
 
     #[test]
     fn concurrent_entries_share_transactions_and_each_gets_its_own() {
@@ -203,16 +215,7 @@ mod tests {
                     scope.spawn(move || {
                         group
                             .submit((n as i64, format!("user-{n}")), |events| {
-                                // A slow write, so others queue meanwhile.
-                                std::thread::sleep(std::time::Duration::from_millis(5));
-                                let mut b = batches.lock().expect("batches");
-                                b.push(events.len());
-                                let before: usize = b.iter().sum::<usize>() - events.len();
-                                Ok(events
-                                    .iter()
-                                    .enumerate()
-                                    .map(|(i, (t, u))| ((before + i + 1) as i64, *t, u.clone()))
-                                    .collect())
+                                Ok(numbered(batches, events))
                             })
                             .expect("written")
                     })
@@ -236,6 +239,57 @@ mod tests {
             batches.len() < 32,
             "concurrent entries were not grouped: {batches:?}"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn async_requests_share_transactions_and_each_gets_its_own() {
+        let group: GroupCommit<Item, Written> = GroupCommit::default();
+        let batches = Arc::new(Mutex::new(Vec::<usize>::new()));
+        let tasks: Vec<_> = (0..32)
+            .map(|n| {
+                let (group, batches) = (group.clone(), batches.clone());
+                tokio::spawn(async move {
+                    group
+                        .submit_async((n as i64, format!("user-{n}")), move |events| {
+                            Ok(numbered(&batches, events))
+                        })
+                        .await
+                        .expect("written")
+                })
+            })
+            .collect();
+        let mut seqs = Vec::new();
+        for (n, task) in tasks.into_iter().enumerate() {
+            let (seq, time, user) = task.await.expect("task");
+            assert_eq!((time, user), (n as i64, format!("user-{n}")));
+            seqs.push(seq);
+        }
+        seqs.sort();
+        assert_eq!(seqs, (1..=32).collect::<Vec<_>>());
+        let batches = batches.lock().expect("batches").clone();
+        assert!(
+            batches.len() < 32,
+            "concurrent entries were not grouped: {batches:?}"
+        );
+        // A failed batch fails its requests, with the reason; the next is
+        // written. (Whichever request leads writes with its own closure, as
+        // in the host, where every request's closure is the same.)
+        let write = |items: &[Item]| {
+            if items.iter().any(|(_, u)| u == "late") {
+                anyhow::bail!("the disk is gone");
+            }
+            Ok(items.iter().map(|(t, u)| (1, *t, u.clone())).collect())
+        };
+        let failed = group
+            .submit_async((99, "late".into()), write)
+            .await
+            .expect_err("failed");
+        assert!(failed.to_string().contains("the disk is gone"), "{failed}");
+        let written = group
+            .submit_async((100, "later".into()), write)
+            .await
+            .expect("written");
+        assert_eq!(written.1, 100);
     }
 
     #[test]
