@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use crate::store::checkpointer::{BACKSTOP_PAGES, Checkpointer};
 use crate::store::sql_value::{FromColumn, Param, SqlRef, SqlValue};
 use crate::store::writer_gate::{Turn, WriterGate};
 
@@ -296,6 +297,8 @@ impl Connection {
                 conn.busy_handler(Some(wait_for_lock))?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
+                // The checkpoints are the checkpointer's, not a writer's.
+                conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES)?;
                 conn.pragma_update(None, "foreign_keys", "ON")?;
                 Ok(Connection {
                     conn: Conn::Sqlite(conn),
@@ -672,6 +675,9 @@ struct PoolInner {
     location: Location,
     /// SQLite: this process's writers, one at a time.
     gate: Arc<WriterGate>,
+    /// SQLite: the checkpoints, off the writers' turns (started with the
+    /// first connection).
+    checkpointer: Mutex<Option<Checkpointer>>,
     idle: Mutex<Vec<Connection>>,
     /// Connections open (idle or lent), for engines that bound them.
     open: Mutex<usize>,
@@ -691,6 +697,7 @@ impl Pool {
             inner: Arc::new(PoolInner {
                 location,
                 gate: Arc::new(WriterGate::default()),
+                checkpointer: Mutex::new(None),
                 idle: Mutex::new(Vec::new()),
                 open: Mutex::new(0),
                 freed: Condvar::new(),
@@ -735,10 +742,13 @@ impl Pool {
                 .wait_timeout(open, left.min(Duration::from_millis(10)));
         }
         match Connection::open(&self.inner.location, &self.inner.gate) {
-            Ok(conn) => Ok(PooledConnection {
-                conn: Some(conn),
-                pool: self.inner.clone(),
-            }),
+            Ok(conn) => {
+                self.inner.start_checkpoints();
+                Ok(PooledConnection {
+                    conn: Some(conn),
+                    pool: self.inner.clone(),
+                })
+            }
             Err(e) => {
                 self.inner.release();
                 Err(e)
@@ -781,6 +791,24 @@ impl Drop for PoolInner {
 }
 
 impl PoolInner {
+    /// SQLite: starts the background checkpoints, once (see
+    /// `checkpointer`). If the thread cannot start, SQLite's own checkpoint
+    /// at [`BACKSTOP_PAGES`] still bounds the log.
+    fn start_checkpoints(&self) {
+        let Location::Sqlite(path) = &self.location else {
+            return;
+        };
+        let Ok(mut running) = self.checkpointer.lock() else {
+            return;
+        };
+        if running.is_none() {
+            match Checkpointer::start(path, self.gate.clone()) {
+                Ok(started) => *running = Some(started),
+                Err(e) => tracing::warn!(error = %e, "cannot start the checkpoint thread"),
+            }
+        }
+    }
+
     fn release(&self) {
         if let Ok(mut open) = self.open.lock() {
             *open = open.saturating_sub(1);

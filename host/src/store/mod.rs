@@ -5,11 +5,12 @@
 //! the audit trail ([`audit`]), the demo practices' seed data ([`demo`]),
 //! bulk export jobs and their files ([`exports`]),
 //! private files for secrets ([`private_files`]), what a failing disk
-//! looks like ([`storage_fault`]), and the queue of SQLite's writers
-//! ([`writer_gate`]). It imports nothing
+//! looks like ([`storage_fault`]), the queue of SQLite's writers
+//! ([`writer_gate`]) and their checkpoints ([`checkpointer`]). It imports nothing
 //! else of the host.
 
 pub mod audit;
+pub mod checkpointer;
 pub mod database;
 pub mod demo;
 pub mod exports;

@@ -7,6 +7,7 @@
 //! its patience goes on without it, back to SQLite's own lock, so a writer
 //! that waits on another (which it never should) is slowed, never stuck.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 pub struct WriterGate {
     taken: Mutex<bool>,
     freed: Condvar,
+    /// Writers that came to the gate, with a turn or without.
+    writers: AtomicU64,
 }
 
 /// A writer's turn: the gate opens for the next writer when it is dropped.
@@ -27,6 +30,7 @@ impl WriterGate {
     /// Waits for this writer's turn, for at most `patience`; `None` if it
     /// did not come (the writer goes on under SQLite's lock alone).
     pub fn enter(gate: &Arc<WriterGate>, patience: Duration) -> Option<Turn> {
+        gate.writers.fetch_add(1, Ordering::Relaxed);
         let deadline = Instant::now() + patience;
         let mut taken = gate.taken.lock().ok()?;
         while *taken {
@@ -38,6 +42,14 @@ impl WriterGate {
         }
         *taken = true;
         Some(Turn { gate: gate.clone() })
+    }
+}
+
+impl WriterGate {
+    /// How many writers have come to the gate so far (the checkpointer
+    /// looks for new ones).
+    pub fn writers(&self) -> u64 {
+        self.writers.load(Ordering::Relaxed)
     }
 }
 
