@@ -125,14 +125,17 @@ pub fn invoke<P, R: Comparable + Recorded>(
                 .metrics()
                 .record_limit(&ctx.organisation, "calls-per-organisation")
         })?;
+    // A call in a transaction of its own begins it once its instance is
+    // made, so a write transaction holds the store's write lock for the
+    // call alone, not for the instantiation too. With a shadow, it begins
+    // first: the shadow runs inside it.
+    let begin_late = matches!(tx, Tx::Own) && route.shadow.is_none();
     let db = match tx {
         Tx::Own => {
             let db = runtime.records().connection().map_err(CallError::Host)?;
-            db.begin(access == Access::Write).map_err(|e| {
-                CallError::Host(
-                    anyhow::Error::new(e).context("cannot begin the call's transaction"),
-                )
-            })?;
+            if !begin_late {
+                begin(&db, access)?;
+            }
             db
         }
         Tx::Scratch(scratch) => {
@@ -174,6 +177,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
                     "shadow",
                     deadline(&trial.deployment),
                     db,
+                    None,
                     &instantiate,
                     &call,
                 );
@@ -215,6 +219,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
         role,
         deadline(&route.deployment),
         conn,
+        begin_late.then_some(access),
         &instantiate,
         &call,
     );
@@ -277,8 +282,16 @@ pub fn invoke<P, R: Comparable + Recorded>(
     result
 }
 
-/// Runs one module call on a connection already inside a transaction:
-/// instantiates, calls, classifies the outcome, records metrics and health.
+/// Begins a call's own transaction.
+fn begin(db: &PooledConnection, access: Access) -> Result<(), CallError> {
+    db.begin(access == Access::Write).map_err(|e| {
+        CallError::Host(anyhow::Error::new(e).context("cannot begin the call's transaction"))
+    })
+}
+
+/// Runs one module call: instantiates, begins the call's transaction if
+/// `begin` asks (else the connection is inside one already), calls,
+/// classifies the outcome, records metrics and health.
 #[allow(clippy::too_many_arguments)]
 fn run<P, R: Recorded>(
     runtime: &Runtime,
@@ -288,6 +301,7 @@ fn run<P, R: Recorded>(
     role: &'static str,
     deadline: Duration,
     db: PooledConnection,
+    begin_after_instance: Option<Access>,
     instantiate: &impl Fn(&Deployment, &mut Store<CallState>) -> wasmtime::Result<P>,
     call: &impl Fn(&P, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
 ) -> (Result<R, CallError>, PooledConnection) {
@@ -306,8 +320,14 @@ fn run<P, R: Recorded>(
     };
     let state = CallState::new(ctx.clone(), db, deployment.limits.memory_bytes, wasi);
     let mut store = state.into_store(runtime.engine(), runtime.deadline_ticks(deadline));
-    let result =
-        instantiate(deployment, &mut store).and_then(|instance| call(&instance, &mut store));
+    let instance = instantiate(deployment, &mut store);
+    if let (Ok(_), Some(access)) = (&instance, begin_after_instance)
+        && let Err(e) = begin(&store.data().db, access)
+    {
+        log.finish();
+        return (Err(e), store.into_data().db);
+    }
+    let result = instance.and_then(|instance| call(&instance, &mut store));
     log.finish();
     let state = store.into_data();
 
