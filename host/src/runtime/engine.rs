@@ -285,6 +285,18 @@ impl Runtime {
 /// call with that much memory (docs/benchmarks.md).
 const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 
+/// The most elements a module's table may hold.
+const TABLE_ELEMENTS: usize = 20_000;
+
+/// How much of each pooled table stays resident between instances: all of
+/// it (a funcref is at most 16 bytes). Otherwise each instance's table
+/// pages were handed back to the kernel with `madvise` when it ended, and
+/// every `madvise` interrupts the process's threads on the other cores to
+/// flush their TLBs: 8% of the server's CPU under slot-search load
+/// (docs/benchmarks.md). With `PAGEMAP_SCAN`, only the pages an instance
+/// wrote are zeroed.
+const TABLE_KEEP_RESIDENT_BYTES: usize = TABLE_ELEMENTS * 16;
+
 fn new_engine(settings: &EngineSettings) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(settings.max_instances)
@@ -296,8 +308,9 @@ fn new_engine(settings: &EngineSettings) -> anyhow::Result<Engine> {
         .max_core_instances_per_component(16)
         .max_memories_per_component(4)
         .max_tables_per_component(8)
-        .table_elements(20_000)
+        .table_elements(TABLE_ELEMENTS)
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES)
         .pagemap_scan(wasmtime::Enabled::Auto);
     let mut config = Config::new();
     config
@@ -351,26 +364,38 @@ mod tests {
     /// zeroed memory past them, and memory it grew.
     #[test]
     fn a_new_instance_never_sees_what_the_instance_before_it_wrote() {
+        // Memories and tables are pooled, kept resident and reset in place.
         let engine = new_engine(&EngineSettings::default()).expect("engine");
         let component = wasmtime::component::Component::new(
             &engine,
             r#"(component
                 (core module $m
                     (memory 17)
+                    (table $t 4 funcref)
+                    (elem declare func $f)
                     (data (i32.const 65536) "\2a")
-                    (func (export "f") (result i32)
+                    (func $f (export "f") (result i32)
                         (local $seen i32)
                         ;; What this instance finds: the image's byte (42),
-                        ;; zero at the top of its memory, and 17 pages.
+                        ;; zero at the top of its memory, 17 pages, an empty
+                        ;; table element and a table of 4.
                         (local.set $seen
                             (i32.add (i32.load8_u (i32.const 65536))
                                 (i32.add (i32.load (i32.const 1114096))
                                     (i32.mul (memory.size) (i32.const 1000)))))
+                        (local.set $seen
+                            (i32.add (local.get $seen)
+                                (i32.add
+                                    (i32.mul (ref.is_null (table.get $t (i32.const 1)))
+                                        (i32.const 100000))
+                                    (i32.mul (table.size $t) (i32.const 1000000)))))
                         ;; What it leaves behind.
                         (i32.store8 (i32.const 65536) (i32.const 7))
                         (i32.store (i32.const 1114096) (i32.const 500))
                         (drop (memory.grow (i32.const 2)))
                         (i32.store (i32.const 1179664) (i32.const 9))
+                        (table.set $t (i32.const 1) (ref.func $f))
+                        (drop (table.grow $t (ref.func $f) (i32.const 2)))
                         (local.get $seen)))
                 (core instance $i (instantiate $m))
                 (func (export "f") (result u32) (canon lift (core func $i "f"))))"#,
@@ -389,8 +414,8 @@ mod tests {
             let (seen,) = f.call(&mut store, ()).expect("call");
             assert_eq!(
                 seen,
-                42 + 17_000,
-                "call {call} saw an earlier instance's memory"
+                42 + 17_000 + 100_000 + 4_000_000,
+                "call {call} saw an earlier instance's memory or table"
             );
         }
     }
