@@ -245,14 +245,25 @@ mod tests {
     async fn async_requests_share_transactions_and_each_gets_its_own() {
         let group: GroupCommit<Item, Written> = GroupCommit::default();
         let batches = Arc::new(Mutex::new(Vec::<usize>::new()));
+        // One write for every request, as in the host: whichever request
+        // leads writes the others' items with its own closure, and a
+        // leader may still be looping when the next request arrives. It
+        // fails any batch holding the item "late".
+        let write = {
+            let batches = batches.clone();
+            move |items: &[Item]| {
+                if items.iter().any(|(_, u)| u == "late") {
+                    anyhow::bail!("the disk is gone");
+                }
+                Ok(numbered(&batches, items))
+            }
+        };
         let tasks: Vec<_> = (0..32)
             .map(|n| {
-                let (group, batches) = (group.clone(), batches.clone());
+                let (group, write) = (group.clone(), write.clone());
                 tokio::spawn(async move {
                     group
-                        .submit_async((n as i64, format!("user-{n}")), move |events| {
-                            Ok(numbered(&batches, events))
-                        })
+                        .submit_async((n as i64, format!("user-{n}")), write)
                         .await
                         .expect("written")
                 })
@@ -266,22 +277,15 @@ mod tests {
         }
         seqs.sort();
         assert_eq!(seqs, (1..=32).collect::<Vec<_>>());
-        let batches = batches.lock().expect("batches").clone();
+        let grouped = batches.lock().expect("batches").clone();
         assert!(
-            batches.len() < 32,
-            "concurrent entries were not grouped: {batches:?}"
+            grouped.len() < 32,
+            "concurrent entries were not grouped: {grouped:?}"
         );
         // A failed batch fails its requests, with the reason; the next is
-        // written. (Whichever request leads writes with its own closure, as
-        // in the host, where every request's closure is the same.)
-        let write = |items: &[Item]| {
-            if items.iter().any(|(_, u)| u == "late") {
-                anyhow::bail!("the disk is gone");
-            }
-            Ok(items.iter().map(|(t, u)| (1, *t, u.clone())).collect())
-        };
+        // written.
         let failed = group
-            .submit_async((99, "late".into()), write)
+            .submit_async((99, "late".into()), write.clone())
             .await
             .expect_err("failed");
         assert!(failed.to_string().contains("the disk is gone"), "{failed}");
@@ -289,7 +293,7 @@ mod tests {
             .submit_async((100, "later".into()), write)
             .await
             .expect("written");
-        assert_eq!(written.1, 100);
+        assert_eq!((written.0, written.1), (33, 100));
     }
 
     #[test]
