@@ -140,51 +140,51 @@ pub fn resources(
     kind: &str,
     since: Option<i64>,
 ) -> anyhow::Result<Vec<ExportFile>> {
-    Ok(match kind {
+    match kind {
         "Patient" => ExportFile::of(
             kind,
             patients::registered(db, org, usize::MAX)?
                 .iter()
                 .map(fhir::patient),
-        )?,
+        ),
         "Practitioner" => ExportFile::of(
             kind,
             scheduling_records::practitioners(db, org, None, usize::MAX)?
                 .iter()
                 .map(fhir::practitioner),
-        )?,
+        ),
         "Schedule" => ExportFile::of(
             kind,
             scheduling_records::schedules(db, org)?
                 .iter()
                 .map(fhir::schedule),
-        )?,
+        ),
         "Slot" => ExportFile::of(
             kind,
             scheduling_records::all_slots(db, org)?
                 .iter()
                 .map(fhir::slot),
-        )?,
+        ),
         "Appointment" => ExportFile::of(
             kind,
             scheduling_records::all_appointments(db, org, since)?
                 .iter()
                 .map(fhir::appointment),
-        )?,
+        ),
         "MedicationRequest" => ExportFile::of(
             kind,
             prescribing_records::all_requests(db, org, since)?
                 .iter()
                 .map(fhir::medication_request),
-        )?,
+        ),
         "AllergyIntolerance" => ExportFile::of(
             kind,
             prescribing_records::all_allergies(db, org, since)?
                 .iter()
                 .map(fhir::allergy_intolerance),
-        )?,
+        ),
         other => anyhow::bail!("there is no resource type {other} in an export"),
-    })
+    }
 }
 
 /// Every deployment to an organisation's slots, oldest first.

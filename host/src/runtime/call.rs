@@ -290,7 +290,8 @@ fn begin(db: &PooledConnection, access: Access) -> Result<(), CallError> {
 }
 
 /// Runs one module call: instantiates, begins the call's transaction if
-/// `begin` asks (else the connection is inside one already), calls,
+/// `begin_after_instance` says how (else the connection is inside one
+/// already), calls,
 /// classifies the outcome, records metrics and health.
 #[allow(clippy::too_many_arguments)]
 fn run<P, R: Recorded>(

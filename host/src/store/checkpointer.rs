@@ -13,7 +13,7 @@
 //! Nothing about what is kept changes: a commit is in the log, on disk,
 //! before it is answered, whichever checkpoint later copies it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -65,9 +65,10 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(path: &PathBuf, gate: &WriterGate, stop: &(Mutex<bool>, Condvar)) {
+fn run(path: &Path, gate: &WriterGate, stop: &(Mutex<bool>, Condvar)) {
     let (stopped, wake) = stop;
-    let mut copied = 0;
+    // How many writers had come through the gate at the last checkpoint.
+    let mut writers_copied = 0;
     let mut conn: Option<rusqlite::Connection> = None;
     loop {
         {
@@ -80,7 +81,7 @@ fn run(path: &PathBuf, gate: &WriterGate, stop: &(Mutex<bool>, Condvar)) {
             }
         }
         let now = gate.writers();
-        if now == copied {
+        if now == writers_copied {
             continue;
         }
         if conn.is_none() {
@@ -97,7 +98,7 @@ fn run(path: &PathBuf, gate: &WriterGate, stop: &(Mutex<bool>, Condvar)) {
             Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
         }) {
             Ok((in_log, copied_pages)) => {
-                copied = now;
+                writers_copied = now;
                 tracing::trace!(in_log, copied_pages, "checkpoint");
             }
             // A full disk, say: said, and tried again at the next commit.

@@ -3,8 +3,8 @@
 //! arrive while no write is under way leads: it takes every entry waiting,
 //! writes them together, commits, and hands each request its entry; it goes
 //! on while more arrive. The others wait for theirs: a request (an async
-//! task) without holding a thread, its batch written on the blocking pool. No request is answered
-//! before its entry has committed, so nothing is lost on kill -9, and each
+//! task) without holding a thread, its batch written on the blocking pool.
+//! No request is answered before its entry has committed, so nothing is lost on kill -9, and each
 //! organisation's chain stays in order (entries are appended in the order
 //! they arrived).
 //!
