@@ -1,6 +1,8 @@
 //! The call lifetime: one store, one fresh instance and one database
 //! transaction per module call, under the deployment's deadline and memory
-//! limit. A trap, a timeout or running out of memory ends that call only.
+//! limit. (On SQLite, a write call's transaction is shared with the write
+//! calls queued behind it, each under a savepoint of its own, and committed
+//! once for all: see [`crate::store::write_batch`].) A trap, a timeout or running out of memory ends that call only.
 //! The call records its outcome in its deployment's health and, if that
 //! judges the deployment unhealthy, reports it to the runtime's supervisor:
 //! a call never changes a slot itself.
@@ -20,6 +22,7 @@ use crate::runtime::module_log::ModuleLog;
 use crate::runtime::transaction::Tx;
 use crate::runtime::trial::{Comparable, essence};
 use crate::store::records::PooledConnection;
+use crate::store::write_batch::{Share, WriteBatches};
 
 /// Who calls which module, and where the changes go: what a typed module
 /// API (a [`crate::runtime::client::Client`]: `Booking`, `Prescribing`) holds.
@@ -127,13 +130,19 @@ pub fn invoke<P, R: Comparable + Recorded>(
         })?;
     // A call in a transaction of its own begins it once its instance is
     // made, so a write transaction holds the store's write lock for the
-    // call alone, not for the instantiation too. With a shadow, it begins
-    // first: the shadow runs inside it.
-    let begin_late = matches!(tx, Tx::Own) && route.shadow.is_none();
+    // call alone, not for the instantiation too; on SQLite, a write call
+    // joins the batch of write calls under way (see
+    // `store::write_batch`). With a shadow, it begins first: the shadow
+    // runs inside it.
+    let late = match (tx, &route.shadow, runtime.records().write_batches()) {
+        (Tx::Own, None, Some(batches)) if access == Access::Write => Begin::Batched(batches),
+        (Tx::Own, None, _) => Begin::Own(access),
+        _ => Begin::Begun,
+    };
     let db = match tx {
         Tx::Own => {
             let db = runtime.records().connection().map_err(CallError::Host)?;
-            if !begin_late {
+            if matches!(late, Begin::Begun) {
                 begin(&db, access)?;
             }
             db
@@ -169,7 +178,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
         match sql(&db, "SAVEPOINT shadow") {
             Err(e) => tracing::warn!(error = %e, "shadow call skipped"),
             Ok(()) => {
-                let (result, conn) = run(
+                let (result, conn, _) = run(
                     runtime,
                     &trial.deployment,
                     ctx,
@@ -177,7 +186,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
                     "shadow",
                     deadline(&trial.deployment),
                     db,
-                    None,
+                    Begin::Begun,
                     &instantiate,
                     &call,
                 );
@@ -211,7 +220,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
     } else {
         "serve"
     };
-    let (result, conn) = run(
+    let (result, conn, share) = run(
         runtime,
         &route.deployment,
         ctx,
@@ -219,7 +228,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
         role,
         deadline(&route.deployment),
         conn,
-        begin_late.then_some(access),
+        late,
         &instantiate,
         &call,
     );
@@ -227,6 +236,17 @@ pub fn invoke<P, R: Comparable + Recorded>(
     let commit = access == Access::Write && result.is_ok();
     let result = match tx {
         Tx::Own => {
+            // Commits, or rolls back; in a batch, this call's part of it.
+            let end = |conn: PooledConnection, share: Option<Share>, commit: bool| match share {
+                Some(share) => share.end(conn, commit).map_err(|e| {
+                    CallError::Host(e.context(if commit {
+                        "the change could not be committed"
+                    } else {
+                        "the call's changes could not be rolled back"
+                    }))
+                }),
+                None => sql(&conn, if commit { "COMMIT" } else { "ROLLBACK" }),
+            };
             // A clinical write's audit entry joins its transaction.
             let entry = match (&result, audit) {
                 (Ok(answer), Some(audit)) if commit => {
@@ -237,7 +257,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
                         Ok(entry) => Some(entry),
                         Err(e) => {
                             tracing::error!(error = %format!("{e:#}"), "cannot audit a write: it is rolled back");
-                            let _ = sql(&conn, "ROLLBACK");
+                            let _ = end(conn, share, false);
                             return Err(CallError::Host(
                                 e.context("the change could not be audited, so it was not made"),
                             ));
@@ -246,7 +266,7 @@ pub fn invoke<P, R: Comparable + Recorded>(
                 }
                 _ => None,
             };
-            let ended = sql(&conn, if commit { "COMMIT" } else { "ROLLBACK" });
+            let ended = end(conn, share, commit);
             if let (Ok(()), Some(entry), Some(audit)) = (&ended, entry, audit) {
                 runtime.audit().committed(&entry);
                 if let Ok(mut written) = audit.written.lock() {
@@ -289,10 +309,20 @@ fn begin(db: &PooledConnection, access: Access) -> Result<(), CallError> {
     })
 }
 
-/// Runs one module call: instantiates, begins the call's transaction if
-/// `begin_after_instance` says how (else the connection is inside one
-/// already), calls,
-/// classifies the outcome, records metrics and health.
+/// When a call's transaction begins.
+enum Begin<'a> {
+    /// Before the call: its connection is inside one already.
+    Begun,
+    /// Once its instance is made, a transaction of its own.
+    Own(Access),
+    /// Once its instance is made, in the batch of write calls under way.
+    Batched(&'a WriteBatches),
+}
+
+/// Runs one module call: instantiates, begins the call's transaction as
+/// `begin` says, calls, classifies the outcome, records metrics and health.
+/// Returns the connection the call ran on and, in a batch, the call's share
+/// of it.
 #[allow(clippy::too_many_arguments)]
 fn run<P, R: Recorded>(
     runtime: &Runtime,
@@ -302,31 +332,50 @@ fn run<P, R: Recorded>(
     role: &'static str,
     deadline: Duration,
     db: PooledConnection,
-    begin_after_instance: Option<Access>,
+    begin: Begin<'_>,
     instantiate: &impl Fn(&Deployment, &mut Store<CallState>) -> wasmtime::Result<P>,
     call: &impl Fn(&P, &mut Store<CallState>) -> wasmtime::Result<Result<R, Outcome>>,
-) -> (Result<R, CallError>, PooledConnection) {
+) -> (Result<R, CallError>, PooledConnection, Option<Share>) {
     let module = deployment.label();
     let span = tracing::info_span!("module_call",
         org = %ctx.organisation, slot = deployment.module.standard.function(), module = %module,
         version = %deployment.module.id.version,
-        function, role, outcome = tracing::field::Empty, memory_bytes = tracing::field::Empty);
+        function, role, outcome = tracing::field::Empty, memory_bytes = tracing::field::Empty,
+        batch_calls = tracing::field::Empty);
     let _enter = span.enter();
     let started = Instant::now();
 
     let log = ModuleLog::new(module.clone());
     let wasi = match crate::runtime::interfaces::wasi::context(&deployment.grants, log.clone()) {
         Ok(wasi) => wasi,
-        Err(e) => return (Err(CallError::Host(e)), db),
+        Err(e) => return (Err(CallError::Host(e)), db, None),
     };
     let state = CallState::new(ctx.clone(), db, deployment.limits.memory_bytes, wasi);
     let mut store = state.into_store(runtime.engine(), runtime.deadline_ticks(deadline));
     let instance = instantiate(deployment, &mut store);
-    if let (Ok(_), Some(access)) = (&instance, begin_after_instance)
-        && let Err(e) = begin(&store.data().db, access)
-    {
-        log.finish();
-        return (Err(e), store.into_data().db);
+    let mut share = None;
+    if instance.is_ok() {
+        let begun = match begin {
+            Begin::Begun => Ok(()),
+            Begin::Own(access) => self::begin(&store.data().db, access),
+            Begin::Batched(batches) => batches
+                .join(&mut store.data_mut().db)
+                .map(|joined| {
+                    span.record("batch_calls", joined.calls());
+                    share = Some(joined)
+                })
+                .map_err(|e| {
+                    CallError::Host(
+                        anyhow::Error::new(e).context("cannot begin the call's transaction"),
+                    )
+                }),
+        };
+        if let Err(e) = begun {
+            log.finish();
+            return (Err(e), store.into_data().db, share);
+        }
+        // The deadline is the module's: waiting for the write lock is not.
+        store.set_epoch_deadline(runtime.deadline_ticks(deadline));
     }
     let result = instance.and_then(|instance| call(&instance, &mut store));
     log.finish();
@@ -393,7 +442,7 @@ fn run<P, R: Recorded>(
             reason,
         });
     }
-    (outcome, state.db)
+    (outcome, state.db, share)
 }
 
 fn classify(

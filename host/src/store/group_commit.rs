@@ -27,20 +27,22 @@ struct Waiting<T, R> {
 /// Why a batch failed, for each request in it: the words, and whether the
 /// store's disk was at fault (so the answer is 507 or 503, not 500).
 #[derive(Debug, Clone)]
-struct Failed {
+pub(crate) struct Failed {
     message: String,
     fault: Option<StorageFault>,
 }
 
 impl Failed {
-    fn of(error: &anyhow::Error) -> Failed {
+    /// The words and the fault of `error`.
+    pub(crate) fn of(error: &anyhow::Error) -> Failed {
         Failed {
             message: format!("{error:#}"),
             fault: StorageFault::of(error),
         }
     }
 
-    fn into_error(self) -> anyhow::Error {
+    /// The error again, for a request.
+    pub(crate) fn into_error(self) -> anyhow::Error {
         match self.fault {
             Some(fault) => anyhow::Error::new(fault).context(self.message),
             None => anyhow::anyhow!(self.message),

@@ -20,4 +20,5 @@ pub mod private_files;
 pub mod records;
 pub mod sql_value;
 pub mod storage_fault;
+pub mod write_batch;
 pub mod writer_gate;

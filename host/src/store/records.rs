@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::store::database::{Engine, Location, Pool};
+use crate::store::write_batch::WriteBatches;
 
 pub use crate::store::database::{Connection, PooledConnection};
 
@@ -23,6 +24,9 @@ pub use crate::store::database::{Connection, PooledConnection};
 #[derive(Clone)]
 pub struct RecordStore {
     pool: Pool,
+    /// SQLite: write calls share transactions (see
+    /// [`crate::store::write_batch`]).
+    batches: Option<WriteBatches>,
 }
 
 impl RecordStore {
@@ -47,6 +51,11 @@ impl RecordStore {
         }
         let store = RecordStore {
             pool: Pool::new(location.clone()),
+            batches: match location.engine() {
+                Engine::Sqlite => Some(WriteBatches::default()),
+                // Its row locks let writers run together.
+                Engine::Postgres => None,
+            },
         };
         let mut conn = store
             .connection()
@@ -86,6 +95,12 @@ impl RecordStore {
     /// The engine the store runs on.
     pub fn engine(&self) -> Engine {
         self.pool.location().engine()
+    }
+
+    /// The batches write calls share on SQLite; none on PostgreSQL, whose
+    /// writers take row locks and run together.
+    pub fn write_batches(&self) -> Option<&WriteBatches> {
+        self.batches.as_ref()
     }
 
     /// A connection from the pool; it goes back when dropped.
