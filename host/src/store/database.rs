@@ -134,6 +134,11 @@ pub enum DbError {
         "no connection to the database came free within {0:?}: the host is overloaded or the database is slow"
     )]
     Exhausted(Duration),
+    /// A write waited its whole patience for its turn at the write lock.
+    #[error(
+        "the records could not be written: other writes held them for {0:?}; try again shortly"
+    )]
+    Busy(Duration),
 }
 
 impl DbError {

@@ -18,7 +18,9 @@
 //! succeed, under 16 connections.
 
 use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -28,11 +30,22 @@ use crate::store::group_commit::Failed;
 /// The most calls one batch holds before it commits.
 pub const MAX_CALLS: usize = 32;
 
+/// How long a call waits for its turn before it gives up (as long as a
+/// writer waits for SQLite's lock).
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
 /// The write calls of one SQLite database waiting to share a transaction.
 /// Cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WriteBatches {
     queue: Arc<Mutex<Queue>>,
+    patience: Duration,
+}
+
+impl Default for WriteBatches {
+    fn default() -> Self {
+        WriteBatches::with_patience(PATIENCE)
+    }
 }
 
 #[derive(Default)]
@@ -40,8 +53,11 @@ struct Queue {
     /// Whether a batch is under way (its transaction open, or being
     /// begun or committed).
     open: bool,
-    /// Calls waiting for the open batch, in the order they arrived.
-    waiting: VecDeque<oneshot::Sender<Handoff>>,
+    /// Calls waiting for the open batch, in the order they arrived, each
+    /// with its number.
+    waiting: VecDeque<(u64, SyncSender<Handoff>)>,
+    /// The next waiting call's number.
+    next: u64,
 }
 
 /// What a waiting call is handed.
@@ -72,17 +88,28 @@ pub struct Share {
 }
 
 impl WriteBatches {
+    /// Batches whose calls wait at most `patience` for their turn.
+    pub fn with_patience(patience: Duration) -> WriteBatches {
+        WriteBatches {
+            queue: Arc::default(),
+            patience,
+        }
+    }
+
     /// Joins the open batch, or begins one: on return, `conn` is the
     /// batch's connection (the caller's own, if it began the batch; else
     /// the caller's goes back to the pool), inside the batch's transaction
-    /// and a savepoint for this call. Blocks while the calls before it run.
+    /// and a savepoint for this call. Blocks while the calls before it run,
+    /// for at most the batches' patience.
     pub fn join(&self, conn: &mut PooledConnection) -> Result<Share, DbError> {
         let waiting = {
             let mut queue = self.queue.lock().map_err(|_| poisoned())?;
             if queue.open {
-                let (handoff, waiting) = oneshot::channel();
-                queue.waiting.push_back(handoff);
-                Some(waiting)
+                let (handoff, waiting) = sync_channel(1);
+                let number = queue.next;
+                queue.next += 1;
+                queue.waiting.push_back((number, handoff));
+                Some((number, waiting))
             } else {
                 queue.open = true;
                 None
@@ -90,9 +117,7 @@ impl WriteBatches {
         };
         let handed = match waiting {
             None => Handoff::Begin,
-            // The sender is dropped only with the queue's lock poisoned:
-            // begin a batch of one's own, under SQLite's lock alone.
-            Some(waiting) => waiting.blocking_recv().unwrap_or(Handoff::Begin),
+            Some((number, waiting)) => self.wait_turn(number, waiting)?,
         };
         let mut share = Share {
             batches: self.clone(),
@@ -120,6 +145,29 @@ impl WriteBatches {
             return Err(e);
         }
         Ok(share)
+    }
+}
+
+impl WriteBatches {
+    /// Waits for a queued call's turn, for at most the patience; a call
+    /// that gives up leaves the queue.
+    fn wait_turn(&self, number: u64, waiting: Receiver<Handoff>) -> Result<Handoff, DbError> {
+        match waiting.recv_timeout(self.patience) {
+            Ok(handed) => return Ok(handed),
+            // Its sender is dropped only with the queue's lock poisoned:
+            // begin a batch of one's own, under SQLite's lock alone.
+            Err(RecvTimeoutError::Disconnected) => return Ok(Handoff::Begin),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        {
+            let mut queue = self.queue.lock().map_err(|_| poisoned())?;
+            if let Some(at) = queue.waiting.iter().position(|(n, _)| *n == number) {
+                queue.waiting.remove(at);
+                return Err(DbError::Busy(self.patience));
+            }
+        }
+        // Taken from the queue just now: the turn is on its way.
+        Ok(waiting.recv().unwrap_or(Handoff::Begin))
     }
 }
 
@@ -171,7 +219,7 @@ impl Share {
                     break;
                 }
                 match queue.waiting.pop_front() {
-                    Some(next) => next,
+                    Some((_, next)) => next,
                     None => {
                         // Closed to newcomers: they begin the next batch
                         // once this one has committed (they wait for the
@@ -185,8 +233,8 @@ impl Share {
             match next.send(Handoff::Batch(batch)) {
                 Ok(()) => return wait(committed),
                 // That call is gone: the next one, or commit.
-                Err(Handoff::Batch(back)) => batch = back,
-                Err(Handoff::Begin) => unreachable!("a batch was sent"),
+                Err(std::sync::mpsc::SendError(Handoff::Batch(back))) => batch = back,
+                Err(std::sync::mpsc::SendError(Handoff::Begin)) => unreachable!("a batch was sent"),
             }
         }
         // Commit, once for every call in the batch.
@@ -244,7 +292,7 @@ impl WriteBatches {
         let Ok(mut queue) = self.queue.lock() else {
             return;
         };
-        while let Some(next) = queue.waiting.pop_front() {
+        while let Some((_, next)) = queue.waiting.pop_front() {
             if next.send(Handoff::Begin).is_ok() {
                 return;
             }
@@ -462,5 +510,42 @@ mod tests {
             !batches.queue.lock().expect("queue").open,
             "no batch left open"
         );
+    }
+
+    #[test]
+    fn a_call_that_waits_past_its_patience_gives_up_and_leaves_the_queue() {
+        let (store, _file) = store();
+        let batches = WriteBatches::with_patience(Duration::from_millis(50));
+        std::thread::scope(|scope| {
+            let (batches, store) = (&batches, &store);
+            let (joined, first_joined) = std::sync::mpsc::channel();
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let first = scope.spawn(move || {
+                let mut conn = store.connection().expect("connection");
+                let share = batches.join(&mut conn).expect("joined");
+                conn.execute("INSERT INTO child (n, p) VALUES (1, 1)", &[])
+                    .expect("insert");
+                joined.send(()).expect("told");
+                released.recv().expect("released");
+                share.end(conn, true)
+            });
+            first_joined.recv().expect("first joined");
+            let mut conn = store.connection().expect("connection");
+            let error = batches.join(&mut conn).err().expect("gave up");
+            assert!(
+                error.to_string().contains("try again"),
+                "says what to do: {error}"
+            );
+            assert!(
+                batches.queue.lock().expect("queue").waiting.is_empty(),
+                "left the queue"
+            );
+            release.send(()).expect("release");
+            first.join().expect("first").expect("committed alone");
+        });
+        let (calls, result) = write(&batches, &store, 2, 1, Duration::ZERO, true);
+        result.expect("committed");
+        assert_eq!(calls, 1);
+        assert_eq!(committed(&store), vec![1, 2]);
     }
 }
