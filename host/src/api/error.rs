@@ -9,6 +9,7 @@ use crate::api::fhir::{self, Invalid};
 use crate::api::identity::AuthError;
 use crate::runtime::bindings::IssueCode;
 use crate::runtime::call_error::CallError;
+use crate::store::database::DbError;
 use crate::store::storage_fault::StorageFault;
 
 /// An error answer: an HTTP status and an OperationOutcome.
@@ -39,9 +40,28 @@ impl ApiError {
     /// A failure of the host's own, neither the client's nor the module's.
     /// When the store cannot be written (a full disk, a read-only data
     /// directory, a failing device) the answer says so and what to do: 507
-    /// for a full disk, 503 otherwise, with `Retry-After`. Anything else is
-    /// a 500 that says what failed (`what`) and why.
+    /// for a full disk, 503 otherwise, with `Retry-After`. When it was only
+    /// busy (no connection or no turn at the write lock came free in time),
+    /// 503 with `Retry-After: 1`. Anything else is a 500 that says what
+    /// failed (`what`) and why.
     pub fn host_failure(what: &str, error: &anyhow::Error) -> ApiError {
+        // The store was busy, not broken: the same request can succeed in
+        // a moment.
+        let busy = error.chain().any(|cause| {
+            matches!(
+                cause.downcast_ref::<DbError>(),
+                Some(DbError::Busy(_) | DbError::Exhausted(_))
+            )
+        });
+        if busy {
+            let diagnostics = format!("{what}: {error:#}");
+            return ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                body: fhir::error_outcome(IssueCode::Exception, &diagnostics, None),
+                label: format!("503: {diagnostics}"),
+                retry_after: Some(1),
+            };
+        }
         let Some(fault) = StorageFault::of(error) else {
             return Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -150,5 +170,28 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_store_is_a_503_to_retry_not_a_500() {
+        let busy = anyhow::Error::new(DbError::Busy(std::time::Duration::from_secs(10)))
+            .context("cannot begin the call's transaction");
+        let answer = ApiError::host_failure("the host could not complete the call", &busy);
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.retry_after, Some(1));
+        assert!(
+            answer.label.contains("try again shortly"),
+            "{}",
+            answer.label
+        );
+        let broken = anyhow::anyhow!("the statement failed");
+        let answer = ApiError::host_failure("the host could not complete the call", &broken);
+        assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(answer.retry_after, None);
     }
 }

@@ -374,8 +374,11 @@ fn run<P, R: Recorded>(
             log.finish();
             return (Err(e), store.into_data().db, share);
         }
-        // The deadline is the module's: waiting for the write lock is not.
-        store.set_epoch_deadline(runtime.deadline_ticks(deadline));
+        if share.is_some() {
+            // The deadline is the module's: waiting for its turn in the
+            // batch is not.
+            store.set_epoch_deadline(runtime.deadline_ticks(deadline));
+        }
     }
     let result = instance.and_then(|instance| call(&instance, &mut store));
     log.finish();

@@ -9,10 +9,12 @@
 //! every call in it is told whether its changes committed. No call is
 //! answered before then, so nothing acknowledged is lost on kill -9.
 //!
-//! A batch holds at most [`MAX_CALLS`] calls, so writers outside it (audit
-//! entries of reads, checkpoints) still get the lock between batches. A
-//! call whose thread ends without ending its share (a panic) fails its batch
-//! and the calls waiting behind it begin the next.
+//! A batch holds at most [`MAX_CALLS`] calls and takes new ones for at most
+//! [`MAX_OPEN`], so writers outside it (audit entries of reads, checkpoints)
+//! still get the lock between batches, and its first call is not kept
+//! waiting long by slow calls after it. A call whose thread ends without
+//! ending its share (a panic) fails its batch, and the calls waiting behind
+//! it begin the next.
 //!
 //! Measured in `bench/load` (see `docs/benchmarks.md`): bookings that
 //! succeed, under 16 connections.
@@ -20,7 +22,7 @@
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -29,6 +31,11 @@ use crate::store::group_commit::Failed;
 
 /// The most calls one batch holds before it commits.
 pub const MAX_CALLS: usize = 32;
+
+/// How long a batch takes new calls: after this it commits when its call
+/// ends, so its first call is not kept waiting by slow calls after it (a
+/// batch of quick calls fills up first).
+pub const MAX_OPEN: Duration = Duration::from_millis(10);
 
 /// How long a call waits for its turn before it gives up (as long as a
 /// writer waits for SQLite's lock).
@@ -74,6 +81,7 @@ struct Batch {
     conn: PooledConnection,
     kept: Vec<oneshot::Sender<Result<(), Failed>>>,
     calls: usize,
+    begun: Instant,
 }
 
 /// One call's share of a batch, from [`WriteBatches::join`] until
@@ -84,6 +92,7 @@ pub struct Share {
     batches: WriteBatches,
     kept: Vec<oneshot::Sender<Result<(), Failed>>>,
     calls: usize,
+    begun: Instant,
     ended: bool,
 }
 
@@ -123,6 +132,7 @@ impl WriteBatches {
             batches: self.clone(),
             kept: Vec::new(),
             calls: 1,
+            begun: Instant::now(),
             ended: false,
         };
         match handed {
@@ -135,6 +145,7 @@ impl WriteBatches {
                 drop(own);
                 share.kept = batch.kept;
                 share.calls = batch.calls + 1;
+                share.begun = batch.begun;
             }
         }
         if let Err(e) = conn.batch("SAVEPOINT call") {
@@ -208,6 +219,7 @@ impl Share {
             conn,
             kept: std::mem::take(&mut self.kept),
             calls: self.calls,
+            begun: self.begun,
         };
         let mut closed = false;
         loop {
@@ -215,7 +227,7 @@ impl Share {
                 let Ok(mut queue) = self.batches.queue.lock() else {
                     break;
                 };
-                if batch.calls >= MAX_CALLS {
+                if batch.calls >= MAX_CALLS || batch.begun.elapsed() >= MAX_OPEN {
                     break;
                 }
                 match queue.waiting.pop_front() {
@@ -546,6 +558,32 @@ mod tests {
         let (calls, result) = write(&batches, &store, 2, 1, Duration::ZERO, true);
         result.expect("committed");
         assert_eq!(calls, 1);
+        assert_eq!(committed(&store), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_batch_open_past_its_time_commits_and_the_next_call_begins_another() {
+        let (store, _file) = store();
+        let batches = WriteBatches::default();
+        std::thread::scope(|scope| {
+            let (batches, store) = (&batches, &store);
+            let (joined, first_joined) = std::sync::mpsc::channel();
+            let first = scope.spawn(move || {
+                let mut conn = store.connection().expect("connection");
+                let share = batches.join(&mut conn).expect("joined");
+                conn.execute("INSERT INTO child (n, p) VALUES (1, 1)", &[])
+                    .expect("insert");
+                joined.send(()).expect("told");
+                until_waiting(batches, 1);
+                std::thread::sleep(MAX_OPEN + Duration::from_millis(5));
+                share.end(conn, true)
+            });
+            first_joined.recv().expect("first joined");
+            let (calls, result) = write(batches, store, 2, 1, Duration::ZERO, true);
+            result.expect("committed");
+            assert_eq!(calls, 1, "not handed a batch open for {MAX_OPEN:?}");
+            first.join().expect("first").expect("committed");
+        });
         assert_eq!(committed(&store), vec![1, 2]);
     }
 }
