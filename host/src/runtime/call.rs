@@ -2,7 +2,8 @@
 //! transaction per module call, under the deployment's deadline and memory
 //! limit. (On SQLite, a write call's transaction is shared with the write
 //! calls queued behind it, each under a savepoint of its own, and committed
-//! once for all: see [`crate::store::write_batch`].) A trap, a timeout or running out of memory ends that call only.
+//! once for all: see [`crate::store::write_batch`].) A trap, a timeout or
+//! running out of memory ends that call only.
 //! The call records its outcome in its deployment's health and, if that
 //! judges the deployment unhealthy, reports it to the runtime's supervisor:
 //! a call never changes a slot itself.

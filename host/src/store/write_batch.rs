@@ -141,8 +141,8 @@ impl WriteBatches {
                 conn.begin(true)?;
             }
             Handoff::Batch(batch) => {
-                let own = std::mem::replace(conn, batch.conn);
-                drop(own);
+                // The caller's own connection goes back to the pool.
+                *conn = batch.conn;
                 share.kept = batch.kept;
                 share.calls = batch.calls + 1;
                 share.begun = batch.begun;
@@ -391,14 +391,14 @@ mod tests {
         panic!("{count} calls never queued");
     }
 
-    /// A first call that begins a batch, writes `n` = 1 and keeps the
-    /// batch until `waiters` calls wait, then ends keeping its change.
-    /// Returns once it has begun the batch.
+    /// A first call that begins a batch, writes `n` = 1, keeps the batch
+    /// until `until` returns, then ends keeping its change. Returns once it
+    /// has begun the batch.
     fn holding<'scope>(
         scope: &'scope std::thread::Scope<'scope, '_>,
         batches: &'scope WriteBatches,
         store: &'scope RecordStore,
-        waiters: usize,
+        until: impl FnOnce() + Send + 'scope,
     ) -> std::thread::ScopedJoinHandle<'scope, Result<(), anyhow::Error>> {
         let (joined, first_joined) = std::sync::mpsc::channel();
         let first = scope.spawn(move || {
@@ -408,7 +408,7 @@ mod tests {
             conn.execute("INSERT INTO child (n, p) VALUES (1, 1)", &[])
                 .expect("insert");
             joined.send(()).expect("told");
-            until_waiting(batches, waiters);
+            until();
             share.end(conn, true)
         });
         first_joined.recv().expect("first joined");
@@ -455,7 +455,7 @@ mod tests {
             let (batches, store) = (&batches, &store);
             // The first call holds the batch until two more wait; one of
             // those breaks a deferred constraint, so the COMMIT fails.
-            let first = holding(scope, batches, store, 2);
+            let first = holding(scope, batches, store, move || until_waiting(batches, 2));
             let broken = scope.spawn(move || write(batches, store, 2, 99, Duration::ZERO, true));
             let fine = scope.spawn(move || write(batches, store, 3, 1, Duration::ZERO, true));
             let first = first.join().expect("first").expect_err("its batch failed");
@@ -483,7 +483,7 @@ mod tests {
         let batches = WriteBatches::default();
         std::thread::scope(|scope| {
             let (batches, store) = (&batches, &store);
-            let first = holding(scope, batches, store, 1);
+            let first = holding(scope, batches, store, move || until_waiting(batches, 1));
             // Handed the batch, this call's thread "panics" once a third
             // call waits: its share and connection are dropped unended.
             let (joined, lost_joined) = std::sync::mpsc::channel();
@@ -530,18 +530,10 @@ mod tests {
         let batches = WriteBatches::with_patience(Duration::from_millis(50));
         std::thread::scope(|scope| {
             let (batches, store) = (&batches, &store);
-            let (joined, first_joined) = std::sync::mpsc::channel();
             let (release, released) = std::sync::mpsc::channel::<()>();
-            let first = scope.spawn(move || {
-                let mut conn = store.connection().expect("connection");
-                let share = batches.join(&mut conn).expect("joined");
-                conn.execute("INSERT INTO child (n, p) VALUES (1, 1)", &[])
-                    .expect("insert");
-                joined.send(()).expect("told");
-                released.recv().expect("released");
-                share.end(conn, true)
+            let first = holding(scope, batches, store, move || {
+                released.recv().expect("released")
             });
-            first_joined.recv().expect("first joined");
             let mut conn = store.connection().expect("connection");
             let error = batches.join(&mut conn).err().expect("gave up");
             assert!(
@@ -567,18 +559,10 @@ mod tests {
         let batches = WriteBatches::default();
         std::thread::scope(|scope| {
             let (batches, store) = (&batches, &store);
-            let (joined, first_joined) = std::sync::mpsc::channel();
-            let first = scope.spawn(move || {
-                let mut conn = store.connection().expect("connection");
-                let share = batches.join(&mut conn).expect("joined");
-                conn.execute("INSERT INTO child (n, p) VALUES (1, 1)", &[])
-                    .expect("insert");
-                joined.send(()).expect("told");
+            let first = holding(scope, batches, store, move || {
                 until_waiting(batches, 1);
                 std::thread::sleep(MAX_OPEN + Duration::from_millis(5));
-                share.end(conn, true)
             });
-            first_joined.recv().expect("first joined");
             let (calls, result) = write(batches, store, 2, 1, Duration::ZERO, true);
             result.expect("committed");
             assert_eq!(calls, 1, "not handed a batch open for {MAX_OPEN:?}");
