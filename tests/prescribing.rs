@@ -203,7 +203,7 @@ fn issue_is_refused_on_a_critical_card_and_accepted_with_an_override() {
         api.issue(&risky, Some("  ")),
         Err(CallError::Refused(_))
     ));
-    let active_before = api.active(&patient.to_string()).expect("active");
+    let active_before = api.active(patient).expect("active");
     assert_eq!(
         active_before.len(),
         1,
@@ -228,12 +228,12 @@ fn issue_is_refused_on_a_critical_card_and_accepted_with_an_override() {
         "the requester is the caller, set by the host"
     );
     assert_eq!(api.read(&request.id).expect("read"), request);
-    assert_eq!(api.active(&patient.to_string()).expect("active").len(), 2);
+    assert_eq!(api.active(patient).expect("active").len(), 2);
 
     let cancelled = api.cancel(&request.id, "Pain settled").expect("cancel");
     assert_eq!(cancelled.status, RequestStatus::Cancelled);
     assert_eq!(cancelled.status_reason.as_deref(), Some("Pain settled"));
-    assert_eq!(api.active(&patient.to_string()).expect("active").len(), 1);
+    assert_eq!(api.active(patient).expect("active").len(), 1);
     assert!(
         matches!(api.cancel(&request.id, "again"), Err(CallError::Refused(o)) if o.code() == IssueCode::BusinessRule)
     );

@@ -87,9 +87,7 @@ fn book_read_cancel_and_the_slot_comes_back() {
     );
 
     assert_eq!(api.read(&booked.id).expect("read"), booked);
-    let mine = api
-        .appointments_for_patient(&patient.to_string())
-        .expect("list");
+    let mine = api.appointments_for_patient(patient).expect("list");
     assert_eq!(mine, vec![booked.clone()]);
 
     assert_eq!(
@@ -302,7 +300,7 @@ fn organisations_never_see_each_others_records() {
     );
     assert!(
         theirs
-            .appointments_for_patient(&PATIENTS[0].nhs_number.to_string())
+            .appointments_for_patient(PATIENTS[0].nhs_number)
             .expect("list")
             .is_empty()
     );

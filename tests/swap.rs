@@ -61,7 +61,7 @@ fn appointments_made_under_meridian_stay_usable_under_bramble() {
     }
     assert_eq!(
         after
-            .appointments_for_patient(&PATIENTS[0].nhs_number.to_string())
+            .appointments_for_patient(PATIENTS[0].nhs_number)
             .expect("list"),
         vec![made[0].clone()]
     );

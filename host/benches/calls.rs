@@ -3,7 +3,9 @@
 //!
 //! - `trivial`: a call that returns at once: the bare cost of the host path,
 //!   then its pieces (the store, the WASI context, the instance without the
-//!   call) and the engine's own floor (a minimal component with no imports,
+//!   call, and the instance and call through wasmtime's generated bindings,
+//!   which type-check every export per instance) and the engine's own floor
+//!   (a minimal component with no imports,
 //!   with one page of memory and with seventeen).
 //! - `slot-search`: Meridian's find-free-slots for a week, ten slots (the
 //!   API's `_count=10`), against the same store query run natively.
@@ -131,8 +133,7 @@ fn memory_per_instance(runtime: &Runtime, org: &str, now: i64) -> usize {
         panic!("the newest release")
     };
     let answer = instance
-        .care_scheduling_booking()
-        .call_read(&mut store, "no-such-appointment")
+        .call(&mut store, |f| f.read, ("no-such-appointment",))
         .expect("call");
     assert!(answer.is_err(), "an unknown appointment is not found");
     store.data().memory_bytes()
@@ -182,6 +183,24 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let mut store = store_for(&runtime, &faulty, demo::OTHER_ORG, now);
             let instance = pre.instantiate(&mut store).expect("instantiate");
+            black_box(
+                instance
+                    .call(&mut store, |f| f.find_free_slots, (&noop,))
+                    .expect("call"),
+            )
+        })
+    });
+    // The same through the bindings wasmtime generates, which type-check
+    // every export of the interface on every instance: what checking them
+    // once per deployment (`runtime::export`) saves.
+    let generated = patchbay::runtime::bindings::scheduling::SchedulingProviderPre::new(
+        pre.instance_pre().clone(),
+    )
+    .expect("pre");
+    trivial.bench_function("instantiate+call-generated-bindings", |b| {
+        b.iter(|| {
+            let mut store = store_for(&runtime, &faulty, demo::OTHER_ORG, now);
+            let instance = generated.instantiate(&mut store).expect("instantiate");
             black_box(
                 instance
                     .care_scheduling_booking()

@@ -570,7 +570,7 @@ const SCHEDULING: &[Check] = &[
             api.book(&request(&slots[1].id, PATIENTS[1].nhs_number))
                 .map_err(describe)?;
             let list = api
-                .appointments_for_patient(&PATIENTS[0].nhs_number.to_string())
+                .appointments_for_patient(PATIENTS[0].nhs_number)
                 .map_err(describe)?;
             ensure(
                 list.iter().all(|a| a.patient == PATIENTS[0].nhs_number),
@@ -711,19 +711,13 @@ const PRESCRIBING: &[Check] = &[
         reference: "care:prescribing/ordering.issue: \"While a critical card stands it is refused with `business-rule`\"",
         run: |kit| {
             let api = kit.ordering()?;
-            let before = api
-                .active(&PATIENTS[2].nhs_number.to_string())
-                .map_err(describe)?
-                .len();
+            let before = api.active(PATIENTS[2].nhs_number).map_err(describe)?.len();
             expect_refusal(
                 "issuing ibuprofen to a patient on warfarin without a reason",
                 api.issue(&draft(PATIENTS[2].nhs_number, IBUPROFEN, 400.0, 3), None),
                 IssueCode::BusinessRule,
             )?;
-            let after = api
-                .active(&PATIENTS[2].nhs_number.to_string())
-                .map_err(describe)?
-                .len();
+            let after = api.active(PATIENTS[2].nhs_number).map_err(describe)?.len();
             ensure(after == before, || {
                 "the refused prescription was stored".into()
             })

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::runtime::bindings::{prescribing, scheduling, scheduling_0_1};
+use crate::runtime::bindings::{booking, booking_0_1, ordering};
 use crate::runtime::call_state::CallState;
+use crate::runtime::export::Exports;
 use crate::runtime::module::{LoadError, Module};
 use crate::runtime::standard::{SCHEDULING_0_1, Standard};
 
@@ -199,12 +200,12 @@ impl Grants {
 /// A module's pre-instantiated component, typed by its standard.
 pub enum Pre {
     /// A scheduling module of the standard's newest release.
-    Scheduling(scheduling::SchedulingProviderPre<CallState>),
+    Scheduling(Exports<booking::Booking, CallState>),
     /// A scheduling module of the standard's first release, 0.1.0: the host
     /// adapts its calls.
-    Scheduling01(scheduling_0_1::SchedulingProviderPre<CallState>),
+    Scheduling01(Exports<booking_0_1::Booking, CallState>),
     /// A prescribing module.
-    Prescribing(prescribing::PrescribingProviderPre<CallState>),
+    Prescribing(Exports<ordering::Ordering, CallState>),
 }
 
 /// A module ready to serve a slot: compiled, linked, checked.
@@ -242,15 +243,15 @@ impl Deployment {
             )))
         };
         let pre = match world.standard {
-            Standard::Scheduling if world == SCHEDULING_0_1 => Pre::Scheduling01(
-                scheduling_0_1::SchedulingProviderPre::new(instance_pre).map_err(mismatch)?,
-            ),
-            Standard::Scheduling => Pre::Scheduling(
-                scheduling::SchedulingProviderPre::new(instance_pre).map_err(mismatch)?,
-            ),
-            Standard::Prescribing => Pre::Prescribing(
-                prescribing::PrescribingProviderPre::new(instance_pre).map_err(mismatch)?,
-            ),
+            Standard::Scheduling if world == SCHEDULING_0_1 => {
+                Pre::Scheduling01(Exports::new(instance_pre, world.export).map_err(mismatch)?)
+            }
+            Standard::Scheduling => {
+                Pre::Scheduling(Exports::new(instance_pre, world.export).map_err(mismatch)?)
+            }
+            Standard::Prescribing => {
+                Pre::Prescribing(Exports::new(instance_pre, world.export).map_err(mismatch)?)
+            }
         };
         Ok(Deployment {
             module,

@@ -3,8 +3,8 @@
 //! - engine ([`engine`]): the wasmtime engine, the linker with every host
 //!   interface ([`interfaces`]), the epoch thread, the compiled-artifact
 //!   cache ([`artifact_cache`]);
-//! - deployment ([`deployment`], [`module`], [`function_slot`]): a
-//!   compiled, checked module bound to an organisation's care function, with
+//! - deployment ([`deployment`], [`module`], [`function_slot`],
+//!   [`export`]): a compiled, checked module bound to an organisation's care function, with
 //!   its limits, grants and health;
 //! - call ([`call`], [`call_state`], [`transaction`]): a store, a fresh
 //!   instance and a transaction per call, driven through the typed clients
@@ -25,6 +25,7 @@ pub mod client;
 pub mod codes;
 pub mod deployment;
 pub mod engine;
+pub mod export;
 pub mod function_slot;
 pub mod health;
 pub mod interfaces;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
-use crate::runtime::bindings::prescribing::PrescribingProvider;
+use crate::runtime::bindings::ordering::Ordering;
 use crate::runtime::call::Recorded;
 use crate::runtime::call_error::CallError;
 use crate::runtime::call_state::{Access, CallContext, CallState};
@@ -15,6 +15,7 @@ use crate::runtime::client::{Client, Provider};
 use crate::runtime::codes::Code;
 use crate::runtime::deployment::{Deployment, Pre};
 use crate::runtime::engine::Runtime;
+use crate::runtime::export::Bound;
 use crate::runtime::function_slot::RouteKey;
 use crate::runtime::standard::Standard;
 use crate::runtime::transaction::Scratch;
@@ -32,12 +33,12 @@ pub enum PrescribingModule {}
 
 impl Provider for PrescribingModule {
     const STANDARD: Standard = Standard::Prescribing;
-    type Instance = PrescribingProvider;
+    type Instance = Bound<Ordering>;
 
     fn instantiate(
         deployment: &Deployment,
         store: &mut Store<CallState>,
-    ) -> wasmtime::Result<PrescribingProvider> {
+    ) -> wasmtime::Result<Bound<Ordering>> {
         match &deployment.pre {
             Pre::Prescribing(pre) => pre.instantiate(store),
             _ => Err(wasmtime::Error::msg(format!(
@@ -80,37 +81,35 @@ impl Prescribing {
     /// Decision support for a draft.
     pub fn check(&self, draft: &Draft) -> Result<Vec<Card>, CallError> {
         self.invoke("check", Access::Read, |p, s| {
-            p.care_prescribing_ordering().call_check(s, draft)
+            p.call(s, |f| f.check, (draft,))
         })
     }
 
     /// Issues a draft, overriding critical cards with a reason if given.
     pub fn issue(&self, draft: &Draft, override_reason: Option<&str>) -> Result<Issued, CallError> {
         self.invoke("issue", Access::Write, |p, s| {
-            p.care_prescribing_ordering()
-                .call_issue(s, draft, override_reason)
+            p.call(s, |f| f.issue, (draft, override_reason))
         })
     }
 
     /// Cancels a request.
     pub fn cancel(&self, request_id: &str, reason: &str) -> Result<MedicationRequest, CallError> {
         self.invoke("cancel", Access::Write, |p, s| {
-            p.care_prescribing_ordering()
-                .call_cancel(s, request_id, reason)
+            p.call(s, |f| f.cancel, (request_id, reason))
         })
     }
 
     /// Reads a request.
     pub fn read(&self, request_id: &str) -> Result<MedicationRequest, CallError> {
         self.invoke("read", Access::Read, |p, s| {
-            p.care_prescribing_ordering().call_read(s, request_id)
+            p.call(s, |f| f.read, (request_id,))
         })
     }
 
     /// A patient's active requests.
-    pub fn active(&self, patient: &String) -> Result<Vec<MedicationRequest>, CallError> {
+    pub fn active(&self, patient: &str) -> Result<Vec<MedicationRequest>, CallError> {
         self.invoke("active", Access::Read, |p, s| {
-            p.care_prescribing_ordering().call_active(s, patient)
+            p.call(s, |f| f.active, (patient,))
         })
     }
 }

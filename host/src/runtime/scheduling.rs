@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
-use crate::runtime::bindings::Outcome;
-use crate::runtime::bindings::scheduling::SchedulingProvider;
-use crate::runtime::bindings::scheduling_0_1::SchedulingProvider as SchedulingProvider01;
+use crate::runtime::bindings::{Outcome, booking, booking_0_1};
 use crate::runtime::call::Recorded;
 use crate::runtime::call_error::CallError;
 use crate::runtime::call_state::{Access, CallContext, CallState};
@@ -19,6 +17,7 @@ use crate::runtime::client::{Client, Provider};
 use crate::runtime::codes::Code;
 use crate::runtime::deployment::{Deployment, Pre};
 use crate::runtime::engine::Runtime;
+use crate::runtime::export::Bound;
 use crate::runtime::function_slot::RouteKey;
 use crate::runtime::interfaces::scheduling_0_1::each;
 use crate::runtime::standard::Standard;
@@ -40,9 +39,9 @@ pub enum SchedulingModule {}
 /// against.
 pub enum SchedulingInstance {
     /// The newest release.
-    Newest(SchedulingProvider),
+    Newest(Bound<booking::Booking>),
     /// The first release, 0.1.0.
-    First(SchedulingProvider01),
+    First(Bound<booking_0_1::Booking>),
 }
 
 impl Provider for SchedulingModule {
@@ -105,12 +104,9 @@ impl Booking {
     /// Free slots the module's policy offers.
     pub fn find_free_slots(&self, search: &SlotSearch) -> Result<Vec<Slot>, CallError> {
         self.invoke("find-free-slots", Access::Read, |p, s| match p {
-            SchedulingInstance::Newest(p) => {
-                p.care_scheduling_booking().call_find_free_slots(s, search)
-            }
+            SchedulingInstance::Newest(p) => p.call(s, |f| f.find_free_slots, (search,)),
             SchedulingInstance::First(p) => p
-                .care_scheduling_booking()
-                .call_find_free_slots(s, &search.clone().into())
+                .call(s, |f| f.find_free_slots, (&search.clone().into(),))
                 .map(converted_list),
         })
     }
@@ -118,10 +114,9 @@ impl Booking {
     /// Books a slot.
     pub fn book(&self, request: &BookingRequest) -> Result<Appointment, CallError> {
         self.invoke("book", Access::Write, |p, s| match p {
-            SchedulingInstance::Newest(p) => p.care_scheduling_booking().call_book(s, request),
+            SchedulingInstance::Newest(p) => p.call(s, |f| f.book, (request,)),
             SchedulingInstance::First(p) => p
-                .care_scheduling_booking()
-                .call_book(s, &request.clone().into())
+                .call(s, |f| f.book, (&request.clone().into(),))
                 .map(converted),
         })
     }
@@ -129,13 +124,9 @@ impl Booking {
     /// Cancels an appointment.
     pub fn cancel(&self, appointment_id: &str, reason: &str) -> Result<Appointment, CallError> {
         self.invoke("cancel", Access::Write, |p, s| match p {
-            SchedulingInstance::Newest(p) => {
-                p.care_scheduling_booking()
-                    .call_cancel(s, appointment_id, reason)
-            }
+            SchedulingInstance::Newest(p) => p.call(s, |f| f.cancel, (appointment_id, reason)),
             SchedulingInstance::First(p) => p
-                .care_scheduling_booking()
-                .call_cancel(s, appointment_id, reason)
+                .call(s, |f| f.cancel, (appointment_id, reason))
                 .map(converted),
         })
     }
@@ -147,13 +138,9 @@ impl Booking {
         amendment: &Amendment,
     ) -> Result<Appointment, CallError> {
         self.invoke("amend", Access::Write, |p, s| match p {
-            SchedulingInstance::Newest(p) => {
-                p.care_scheduling_booking()
-                    .call_amend(s, appointment_id, amendment)
-            }
+            SchedulingInstance::Newest(p) => p.call(s, |f| f.amend, (appointment_id, amendment)),
             SchedulingInstance::First(p) => p
-                .care_scheduling_booking()
-                .call_amend(s, appointment_id, &amendment.clone().into())
+                .call(s, |f| f.amend, (appointment_id, &amendment.clone().into()))
                 .map(converted),
         })
     }
@@ -161,28 +148,17 @@ impl Booking {
     /// Reads an appointment.
     pub fn read(&self, appointment_id: &str) -> Result<Appointment, CallError> {
         self.invoke("read", Access::Read, |p, s| match p {
-            SchedulingInstance::Newest(p) => {
-                p.care_scheduling_booking().call_read(s, appointment_id)
-            }
-            SchedulingInstance::First(p) => p
-                .care_scheduling_booking()
-                .call_read(s, appointment_id)
-                .map(converted),
+            SchedulingInstance::Newest(p) => p.call(s, |f| f.read, (appointment_id,)),
+            SchedulingInstance::First(p) => p.call(s, |f| f.read, (appointment_id,)).map(converted),
         })
     }
 
     /// A patient's appointments.
-    pub fn appointments_for_patient(
-        &self,
-        patient: &String,
-    ) -> Result<Vec<Appointment>, CallError> {
+    pub fn appointments_for_patient(&self, patient: &str) -> Result<Vec<Appointment>, CallError> {
         self.invoke("appointments-for-patient", Access::Read, |p, s| match p {
-            SchedulingInstance::Newest(p) => p
-                .care_scheduling_booking()
-                .call_appointments_for_patient(s, patient),
+            SchedulingInstance::Newest(p) => p.call(s, |f| f.appointments_for_patient, (patient,)),
             SchedulingInstance::First(p) => p
-                .care_scheduling_booking()
-                .call_appointments_for_patient(s, patient)
+                .call(s, |f| f.appointments_for_patient, (patient,))
                 .map(converted_list),
         })
     }
