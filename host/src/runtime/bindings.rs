@@ -50,65 +50,50 @@ pub mod prescribing {
     });
 }
 
+/// The functions of `care:scheduling/booking` in the types of one release's
+/// bindings (`$release`): the releases so far differ in their types, not in
+/// their functions.
+macro_rules! booking_set {
+    ($release:ident) => {
+        use super::Outcome;
+        use super::$release::care::scheduling::records::{Appointment, Slot};
+        use super::$release::exports::care::scheduling::booking::{
+            Amendment, BookingRequest, SlotSearch,
+        };
+
+        crate::runtime::export::export_set! {
+            /// `care:scheduling/booking`'s functions.
+            Booking {
+                /// `find-free-slots`.
+                find_free_slots: FindFreeSlots = "find-free-slots"
+                    for<'a> (&'a SlotSearch) -> Result<Vec<Slot>, Outcome>;
+                /// `book`.
+                book: Book = "book" for<'a> (&'a BookingRequest) -> Result<Appointment, Outcome>;
+                /// `cancel`.
+                cancel: Cancel = "cancel"
+                    for<'a> (&'a str, &'a str) -> Result<Appointment, Outcome>;
+                /// `amend`.
+                amend: Amend = "amend"
+                    for<'a> (&'a str, &'a Amendment) -> Result<Appointment, Outcome>;
+                /// `read`.
+                read: Read = "read" for<'a> (&'a str) -> Result<Appointment, Outcome>;
+                /// `appointments-for-patient`.
+                appointments_for_patient: AppointmentsForPatient = "appointments-for-patient"
+                    for<'a> (&'a str) -> Result<Vec<Appointment>, Outcome>;
+            }
+        }
+    };
+}
+
 /// The functions of `care:scheduling/booking`, the newest release, as the
 /// host calls them in a module's instance (see [`super::export`]).
 pub mod booking {
-    use super::Outcome;
-    use super::scheduling::care::scheduling::records::{Appointment, Slot};
-    use super::scheduling::exports::care::scheduling::booking::{
-        Amendment, BookingRequest, SlotSearch,
-    };
-
-    crate::runtime::export::export_set! {
-        /// `care:scheduling/booking`, newest release.
-        Booking {
-            /// `find-free-slots`.
-            find_free_slots: FindFreeSlots = "find-free-slots"
-                for<'a> (&'a SlotSearch) -> Result<Vec<Slot>, Outcome>;
-            /// `book`.
-            book: Book = "book" for<'a> (&'a BookingRequest) -> Result<Appointment, Outcome>;
-            /// `cancel`.
-            cancel: Cancel = "cancel" for<'a> (&'a str, &'a str) -> Result<Appointment, Outcome>;
-            /// `amend`.
-            amend: Amend = "amend"
-                for<'a> (&'a str, &'a Amendment) -> Result<Appointment, Outcome>;
-            /// `read`.
-            read: Read = "read" for<'a> (&'a str) -> Result<Appointment, Outcome>;
-            /// `appointments-for-patient`.
-            appointments_for_patient: AppointmentsForPatient = "appointments-for-patient"
-                for<'a> (&'a str) -> Result<Vec<Appointment>, Outcome>;
-        }
-    }
+    booking_set!(scheduling);
 }
 
 /// The functions of `care:scheduling/booking@0.1.0`, the first release.
 pub mod booking_0_1 {
-    use super::Outcome;
-    use super::scheduling_0_1::care::scheduling::records::{Appointment, Slot};
-    use super::scheduling_0_1::exports::care::scheduling::booking::{
-        Amendment, BookingRequest, SlotSearch,
-    };
-
-    crate::runtime::export::export_set! {
-        /// `care:scheduling/booking@0.1.0`.
-        Booking {
-            /// `find-free-slots`.
-            find_free_slots: FindFreeSlots = "find-free-slots"
-                for<'a> (&'a SlotSearch) -> Result<Vec<Slot>, Outcome>;
-            /// `book`.
-            book: Book = "book" for<'a> (&'a BookingRequest) -> Result<Appointment, Outcome>;
-            /// `cancel`.
-            cancel: Cancel = "cancel" for<'a> (&'a str, &'a str) -> Result<Appointment, Outcome>;
-            /// `amend`.
-            amend: Amend = "amend"
-                for<'a> (&'a str, &'a Amendment) -> Result<Appointment, Outcome>;
-            /// `read`.
-            read: Read = "read" for<'a> (&'a str) -> Result<Appointment, Outcome>;
-            /// `appointments-for-patient`.
-            appointments_for_patient: AppointmentsForPatient = "appointments-for-patient"
-                for<'a> (&'a str) -> Result<Vec<Appointment>, Outcome>;
-        }
-    }
+    booking_set!(scheduling_0_1);
 }
 
 /// The functions of `care:prescribing/ordering`.
