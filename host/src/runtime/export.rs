@@ -4,13 +4,13 @@
 //!
 //! The bindings wasmtime generates check the type of every function of the
 //! exported interface each time an instance is made (`GuestIndices::load`):
-//! six functions' records compared field by field for a call that uses one,
-//! 6.5% of a trivial call (docs/benchmarks.md). The check's answer is the
-//! same for every instance of one pre-instantiated component: it depends on
-//! the component and the linker, not on the store. So it is made here, once
-//! per deployment, against the linker's view of the component, as the
-//! generated bindings already do for a world's own functions; a call then
-//! only finds its one function in the new instance.
+//! six functions' records compared field by field for a call that uses one:
+//! about 15% of a trivial call of Meridian's (docs/benchmarks.md). The
+//! check's answer is the same for every instance of one pre-instantiated
+//! component: it depends on the component and the linker, not on the store.
+//! So it is made here, once per deployment, against the linker's view of the
+//! component, as the generated bindings already do for a world's own
+//! functions; a call then only finds its one function in the new instance.
 
 use std::marker::PhantomData;
 
