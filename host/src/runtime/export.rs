@@ -82,16 +82,18 @@ impl<S: Signature> Export<S> {
     ) -> wasmtime::Result<S::Output> {
         let func = instance.get_func(&mut store, self.index).ok_or_else(|| {
             wasmtime::format_err!(
-                "the instance is not of the component `{}` was found in",
+                "`{}` was checked in another component than this instance's",
                 S::NAME
             )
         })?;
-        // SAFETY: `check` type-checked this export of this component at
-        // these types against the linker's instance type, and `get_func`
-        // found it in an instance of the same component (an index of
-        // another component finds nothing). The instance was made from the
-        // same `InstancePre` (`Exports::instantiate`), so its imports, and
-        // with them its resource types, are the ones checked.
+        // SAFETY: `check` type-checked this export at these types against
+        // the component's instance type under the linker, and `get_func`
+        // found it in an instance of that same component (an index of
+        // another component finds nothing). The instance type differs
+        // between instances of one component only in the resource types
+        // their linker supplies, and the host links every module with its
+        // one linker; an instance from `Exports::instantiate` is made from
+        // the very `InstancePre` its functions were checked against.
         let typed = unsafe { TypedFunc::<S::Params<'_>, (S::Output,)>::new_unchecked(func) };
         let (output,) = typed.call(&mut store, params)?;
         Ok(output)
