@@ -54,12 +54,13 @@ impl ApiError {
             )
         });
         if busy {
-            let diagnostics = format!("{what}: {error:#}");
             return ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                body: fhir::error_outcome(IssueCode::Exception, &diagnostics, None),
-                label: format!("503: {diagnostics}"),
                 retry_after: Some(1),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    IssueCode::Exception,
+                    format!("{what}: {error:#}"),
+                )
             };
         }
         let Some(fault) = StorageFault::of(error) else {

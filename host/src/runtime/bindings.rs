@@ -8,6 +8,12 @@
 //! here but mapped to `wasmtime_wasi`'s own bindings, which the host links
 //! (see `interfaces::wasi`). Each path is a standard's WIT package directory,
 //! whose `deps` hold `care:types` and WASI.
+//!
+//! The host uses the generated bindings for the imports and the types; each
+//! standard release's exported functions are declared here once more, with
+//! those types, as an export set (`booking`, `booking_0_1`, `ordering`),
+//! which [`super::export`] checks once per deployment instead of on every
+//! instance.
 
 /// `care:scheduling/scheduling-provider`.
 pub mod scheduling {

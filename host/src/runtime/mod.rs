@@ -4,8 +4,8 @@
 //!   interface ([`interfaces`]), the epoch thread, the compiled-artifact
 //!   cache ([`artifact_cache`]);
 //! - deployment ([`deployment`], [`module`], [`function_slot`],
-//!   [`export`]): a compiled, checked module bound to an organisation's care function, with
-//!   its limits, grants and health;
+//!   [`export`]): a compiled, checked module bound to an organisation's care
+//!   function, with its limits, grants, health and checked exports;
 //! - call ([`call`], [`call_state`], [`transaction`]): a store, a fresh
 //!   instance and a transaction per call, driven through the typed clients
 //!   ([`client`], [`scheduling`], [`prescribing`]).
