@@ -23,6 +23,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -686,6 +687,11 @@ struct PoolInner {
     idle: Mutex<Vec<Connection>>,
     /// Connections open (idle or lent), for engines that bound them.
     open: Mutex<usize>,
+    /// Callers waiting for a connection at the bound, so a connection
+    /// coming back wakes someone only when someone waits: waking a condition
+    /// variable is a system call even when no one waits, and on SQLite,
+    /// which has no bound, no one ever does.
+    waiting: AtomicUsize,
     freed: Condvar,
     max_open: usize,
 }
@@ -698,6 +704,11 @@ impl Pool {
             Engine::Sqlite => usize::MAX,
             Engine::Postgres => MAX_POSTGRES_CONNECTIONS,
         };
+        Pool::bounded(location, max_open)
+    }
+
+    /// A pool that opens at most `max_open` connections at once.
+    fn bounded(location: Location, max_open: usize) -> Pool {
         Pool {
             inner: Arc::new(PoolInner {
                 location,
@@ -705,6 +716,7 @@ impl Pool {
                 checkpointer: Mutex::new(None),
                 idle: Mutex::new(Vec::new()),
                 open: Mutex::new(0),
+                waiting: AtomicUsize::new(0),
                 freed: Condvar::new(),
                 max_open,
             }),
@@ -739,12 +751,24 @@ impl Pool {
             if left.is_zero() {
                 return Err(DbError::Exhausted(BUSY_TIMEOUT));
             }
-            // Woken when a connection comes back; the short step covers a
-            // wake-up missed between the idle check and the wait.
-            let _ = self
+            // Counted as waiting, then one more look: a connection that came
+            // back before the count was seen is found here, and one that
+            // comes back after it wakes this wait (`wake_one` takes `open`,
+            // held until the wait begins). The short step is a backstop.
+            self.inner.waiting.fetch_add(1, Ordering::SeqCst);
+            let came_back = self
                 .inner
-                .freed
-                .wait_timeout(open, left.min(Duration::from_millis(10)));
+                .idle
+                .lock()
+                .map(|idle| !idle.is_empty())
+                .unwrap_or(false);
+            if !came_back {
+                let _ = self
+                    .inner
+                    .freed
+                    .wait_timeout(open, left.min(Duration::from_millis(10)));
+            }
+            self.inner.waiting.fetch_sub(1, Ordering::SeqCst);
         }
         match Connection::open(&self.inner.location, &self.inner.gate) {
             Ok(conn) => {
@@ -818,7 +842,17 @@ impl PoolInner {
         if let Ok(mut open) = self.open.lock() {
             *open = open.saturating_sub(1);
         }
-        self.freed.notify_one();
+        self.wake_one();
+    }
+
+    /// Wakes one caller waiting for a connection, if any waits. `open` is
+    /// taken for the wake-up so it cannot fall between a waiter's last look
+    /// and its wait.
+    fn wake_one(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            let _open = self.open.lock();
+            self.freed.notify_one();
+        }
     }
 }
 
@@ -856,7 +890,7 @@ impl Drop for PooledConnection {
         {
             idle.push(conn);
             drop(idle);
-            self.pool.freed.notify_one();
+            self.pool.wake_one();
             return;
         }
         discard(vec![conn]);
@@ -882,6 +916,38 @@ mod tests {
             postgres_sql("SELECT a FROM t WHERE x = ?1 AND y = ?12 AND z = '?3' AND w = ?"),
             "SELECT a FROM t WHERE x = $1 AND y = $12 AND z = '?3' AND w = $1"
         );
+    }
+
+    /// At the pool's bound, a caller waits, counted as waiting, and is
+    /// handed the connection that comes back: no connection past the bound
+    /// is opened, and the count is back at zero once it has it.
+    #[test]
+    fn a_caller_at_the_bound_gets_the_connection_that_comes_back() {
+        let dir = std::env::temp_dir().join(format!("pool-{}", crate::store::records::new_id()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        let pool = Pool::bounded(Location::Sqlite(dir.join("pool.db")), 1);
+        let first = pool.get().expect("the one connection");
+        let waiter = {
+            let pool = pool.clone();
+            std::thread::spawn(move || pool.get().map(|conn| conn.reusable()))
+        };
+        while pool.inner.waiting.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        drop(first);
+        let handed = waiter.join().expect("the waiting thread");
+        assert!(
+            handed.expect("the connection that came back"),
+            "a usable connection"
+        );
+        assert_eq!(pool.inner.waiting.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            *pool.inner.open.lock().expect("open count"),
+            1,
+            "no connection past the bound"
+        );
+        drop(pool);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
