@@ -689,8 +689,8 @@ struct PoolInner {
     open: Mutex<usize>,
     /// Callers waiting for a connection at the bound, so a connection
     /// coming back wakes someone only when someone waits: waking a condition
-    /// variable is a system call even when no one waits, and on SQLite,
-    /// which has no bound, no one ever does.
+    /// variable is a system call even when no one waits, and a SQLite pool
+    /// from [`Pool::new`], which has no bound, never has a waiter.
     waiting: AtomicUsize,
     freed: Condvar,
     max_open: usize,
@@ -754,7 +754,9 @@ impl Pool {
             // Counted as waiting, then one more look: a connection that came
             // back before the count was seen is found here, and one that
             // comes back after it wakes this wait (`wake_one` takes `open`,
-            // held until the wait begins). The short step is a backstop.
+            // held until the wait begins). A slot freed by `release` is
+            // counted under `open`, held here, so it is seen on the next
+            // pass. The short step is a backstop.
             self.inner.waiting.fetch_add(1, Ordering::SeqCst);
             let came_back = self
                 .inner
@@ -889,6 +891,7 @@ impl Drop for PooledConnection {
             && idle.len() < MAX_IDLE
         {
             idle.push(conn);
+            // Let go before waking: a waiter takes `open`, then `idle`.
             drop(idle);
             self.pool.wake_one();
             return;
@@ -931,7 +934,12 @@ mod tests {
             let pool = pool.clone();
             std::thread::spawn(move || pool.get().map(|conn| conn.reusable()))
         };
+        let give_up = std::time::Instant::now() + Duration::from_secs(5);
         while pool.inner.waiting.load(Ordering::SeqCst) == 0 {
+            assert!(
+                !waiter.is_finished() && std::time::Instant::now() < give_up,
+                "the caller at the bound never waited"
+            );
             std::thread::yield_now();
         }
         drop(first);
