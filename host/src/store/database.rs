@@ -926,7 +926,7 @@ mod tests {
     /// is opened, and the count is back at zero once it has it.
     #[test]
     fn a_caller_at_the_bound_gets_the_connection_that_comes_back() {
-        let dir = std::env::temp_dir().join(format!("pool-{}", crate::store::records::new_id()));
+        let dir = std::env::temp_dir().join(format!("pool-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("scratch directory");
         let pool = Pool::bounded(Location::Sqlite(dir.join("pool.db")), 1);
         let first = pool.get().expect("the one connection");
