@@ -142,7 +142,8 @@ export async function findFreeTimes(page) {
     const outcome = page.locator(".results > p").first();
     await outcome.waitFor();
     await page.waitForFunction(() => !document.querySelector(".results > p")?.textContent.startsWith("Looking"));
-    if ((await outcome.textContent()).includes("free times on")) return date;
+    // "3 free times on …", not "No free times on …".
+    if (/^\d+ free times on/.test(await outcome.textContent())) return date;
   }
   throw new Error("no free times in the next 10 days");
 }

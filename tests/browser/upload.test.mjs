@@ -62,7 +62,9 @@ test("an admin adds a signed package and sees its verification and conformance r
   const failed = result.locator("tbody tr").filter({ hasText: "Failed" });
   assert.ok(await failed.count() >= 1);
   assert.notEqual((await failed.first().locator("td").last().textContent()).trim(), "", "a failed check says why");
-  // The module is now offered for the scheduling slot.
+  // The module is now offered for the scheduling slot: the page draws the
+  // slots again after the report, then puts the focus on the report.
+  await page.waitForFunction(() => document.activeElement?.matches("#upload-result .success"));
   const options = await page.locator("section[data-function=scheduling] select[name=module] option").allTextContents();
   assert.ok(options.includes("oakfield/scheduling@0.9.0"), options.join(", "));
   assert.deepEqual(page.errors, []);
