@@ -282,7 +282,7 @@ fn benches(c: &mut Criterion) {
     search.bench_function("native", |b| {
         b.iter(|| {
             let conn = runtime.records().connection().expect("connection");
-            let tx = conn.transaction().expect("tx");
+            let tx = conn.snapshot().expect("a read transaction");
             // Meridian's policy: free slots that have not started.
             let query = SlotQuery {
                 period: Period {
@@ -331,7 +331,7 @@ fn benches(c: &mut Criterion) {
         use northwind_prescribing::knowledge;
         b.iter(|| {
             let conn = runtime.records().connection().expect("connection");
-            let tx = conn.transaction().expect("tx");
+            let tx = conn.snapshot().expect("a read transaction");
             let person = patients::lookup(&tx, ORG, patient)
                 .expect("lookup")
                 .expect("patient");

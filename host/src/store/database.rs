@@ -590,7 +590,7 @@ impl Connection {
     /// ONLY`). For reading much at once consistently, such as an export.
     pub fn snapshot(&self) -> Result<Transaction<'_>, DbError> {
         match &self.conn {
-            Conn::Sqlite(conn) => conn.execute_batch("BEGIN DEFERRED")?,
+            Conn::Sqlite(conn) => execute_cached(conn, "BEGIN DEFERRED")?,
             Conn::Postgres(pg) => off_async(|| -> Result<(), DbError> {
                 let mut pg = pg.borrow_mut();
                 pg.client
