@@ -5,7 +5,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serverAndBrowser, newPage, signIn, screenshot, showEntries } from "./support.mjs";
+import { serverAndBrowser, newPage, signIn, screenshot, showEntries, announcedAfter } from "./support.mjs";
 
 const CANDIDATE = "bramble/scheduling@2.1.0";
 const suite = serverAndBrowser();
@@ -48,18 +48,6 @@ function keepBooking(page) {
   return state;
 }
 
-/**
- * Presses Refresh and waits for the page to announce the care functions
- * updated. The sections are drawn again when the answer comes: a reason
- * typed into a form before that is lost with the form it was typed in, and
- * the new form's button then refuses to act without one.
- */
-async function refreshFunctions(page) {
-  await page.evaluate(() => { document.getElementById("announce").textContent = ""; });
-  await page.getByRole("button", { name: "Refresh" }).click();
-  await page.waitForFunction(() => document.getElementById("announce").textContent.includes("Care functions updated"));
-}
-
 /** Fills the reason of the form whose button is `button`, and presses it. */
 async function withReason(section, button, reason) {
   const form = section.locator("form").filter({ has: section.page().getByRole("button", { name: button, exact: true }) });
@@ -100,7 +88,10 @@ async function adminSession(booking, patient) {
     const report = await slot().locator(".agreement").textContent();
     if (/\d+ of \d+ answers agree/.test(report)) break;
     await page.waitForTimeout(500);
-    await refreshFunctions(page);
+    // Refresh draws the sections again when its answer comes: a reason
+    // typed before that would be lost with its form, and the new form's
+    // button refuses to act without one.
+    await announcedAfter(page, /Care functions updated/, () => page.getByRole("button", { name: "Refresh" }).click());
   }
   assert.match(await slot().locator(".agreement").textContent(), /\d+ of \d+ answers agree/);
   assert.ok(await slot().locator("table").count() >= 1, "the agreement by function is shown");

@@ -5,7 +5,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serverAndBrowser, newPage, signIn, screenshot } from "./support.mjs";
+import { serverAndBrowser, newPage, signIn, screenshot, announced, announcedAfter } from "./support.mjs";
 
 const ON_WARFARIN = "9990000034";
 const suite = serverAndBrowser();
@@ -21,12 +21,11 @@ test("a clinician overrides a critical card with a reason, kept on the prescript
   // Paracetamol first: the cards follow the draft as it changes. The page
   // checks its first draft as it opens the patient; the cards read here are
   // the ones announced after that, for Paracetamol's draft.
-  const checked = () => /warnings/i.test(document.getElementById("announce").textContent);
-  await page.waitForFunction(checked);
-  await page.evaluate(() => { document.getElementById("announce").textContent = ""; });
-  await page.getByLabel("Medicine").selectOption({ label: "Paracetamol" });
-  await page.getByLabel("Dose (mg)").fill("1000");
-  await page.waitForFunction(checked);
+  await announced(page, /warnings/i);
+  await announcedAfter(page, /warnings/i, async () => {
+    await page.getByLabel("Medicine").selectOption({ label: "Paracetamol" });
+    await page.getByLabel("Dose (mg)").fill("1000");
+  });
   assert.equal(await page.locator("#cards [data-indicator=critical]").count(), 0);
   await page.getByLabel("Medicine").selectOption({ label: "Ibuprofen" });
   await page.getByLabel("Dose (mg)").fill("400");

@@ -148,20 +148,37 @@ export async function findFreeTimes(page) {
   throw new Error("no free times in the next 10 days");
 }
 
-/** Where screenshots go, when asked for (PATCHBAY_SCREENSHOTS=docs/console). */
+/** Waits until the page's live region (#announce) says something matching `pattern`. */
+export async function announced(page, pattern) {
+  await page.waitForFunction(
+    ([source, flags]) => new RegExp(source, flags).test(document.getElementById("announce").textContent),
+    [pattern.source, pattern.flags]);
+}
+
+/**
+ * Clears the page's announcement, does `act`, and waits for the page to
+ * announce something matching `pattern`. A page announces once it has drawn
+ * what it was asked for, so what is read or pressed next is that, never
+ * something it was about to replace.
+ */
+export async function announcedAfter(page, pattern, act) {
+  await page.evaluate(() => { document.getElementById("announce").textContent = ""; });
+  await act();
+  await announced(page, pattern);
+}
+
 /**
  * On the auditor's page, shows the entries for the filters filled in: waits
- * for the page's first list to be announced, clears the announcement, asks
- * for the filtered list and waits for its announcement, so what is read
- * next is the filtered list, never the first.
+ * for the page's first list to be announced, then asks for the filtered list
+ * and waits for its announcement, so what is read next is the filtered
+ * list, never the first.
  */
 export async function showEntries(audit) {
-  const announced = () => document.getElementById("announce").textContent.includes("entries shown");
-  await audit.waitForFunction(announced);
-  await audit.evaluate(() => { document.getElementById("announce").textContent = ""; });
-  await audit.getByRole("button", { name: "Show entries" }).click();
-  await audit.waitForFunction(announced);
+  await announced(audit, /entries shown/);
+  await announcedAfter(audit, /entries shown/, () => audit.getByRole("button", { name: "Show entries" }).click());
 }
+
+/** Where screenshots go, when asked for (PATCHBAY_SCREENSHOTS=docs/console). */
 
 export async function screenshot(page, name) {
   const dir = process.env.PATCHBAY_SCREENSHOTS;

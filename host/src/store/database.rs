@@ -257,10 +257,10 @@ fn sqlite_value(row: &rusqlite::Row, index: usize) -> rusqlite::Result<SqlValue>
     })
 }
 
-/// Runs one statement that returns no rows from the connection's cache of
-/// prepared statements: a transaction's `BEGIN`, `COMMIT` and `ROLLBACK` run
-/// on every module call, and parsing them again each time was about 2% of
-/// the instructions of a trivial call (docs/benchmarks.md).
+/// Runs one statement that returns no rows, prepared once per connection
+/// and kept in its statement cache: a transaction's `BEGIN`, `COMMIT` and
+/// `ROLLBACK` run on every module call, and parsing them again each time was
+/// about 2% of the instructions of a trivial call (docs/benchmarks.md).
 fn execute_cached(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
@@ -590,7 +590,8 @@ impl Connection {
     /// ONLY`). For reading much at once consistently, such as an export.
     pub fn snapshot(&self) -> Result<Transaction<'_>, DbError> {
         match &self.conn {
-            Conn::Sqlite(conn) => execute_cached(conn, "BEGIN DEFERRED")?,
+            // In WAL mode, a read transaction is a snapshot already.
+            Conn::Sqlite(_) => self.begin(false)?,
             Conn::Postgres(pg) => off_async(|| -> Result<(), DbError> {
                 let mut pg = pg.borrow_mut();
                 pg.client
